@@ -1,0 +1,207 @@
+/**
+ * Filters, sorts, projections and pipelines on top of mingo, with MongoDB's
+ * own value comparison plugged in: mingo's comparison operators, $sort and
+ * numeric accumulators are replaced by ones that use values.ts, so Int32,
+ * Long, Double and Decimal128 compare and sum as they do in mongod.
+ */
+import { Aggregator } from 'mingo/aggregator';
+import { Context } from 'mingo';
+import { Query } from 'mingo/query';
+import * as accumulatorOperators from 'mingo/operators/accumulator';
+import * as expressionOperators from 'mingo/operators/expression';
+import * as pipelineOperators from 'mingo/operators/pipeline';
+import * as projectionOperators from 'mingo/operators/projection';
+import * as queryOperators from 'mingo/operators/query';
+import * as windowOperators from 'mingo/operators/window';
+import { Lazy, type Iterator as MingoIterator } from 'mingo/lazy';
+import { $push } from 'mingo/operators/accumulator';
+import type { AnyObject, Options, CollectionResolver } from 'mingo/types';
+import type { Document } from 'bson';
+import { MongoServerError, badValue } from '../errors';
+import { addNumeric, isNumeric, type Numeric, toNumber, mulNumeric, isDecimal } from '../numeric';
+import { compareValues, pathValues, typeBracket, valuesEqual } from '../values';
+
+type Pred = (doc: AnyObject) => boolean;
+
+function candidates(doc: AnyObject, selector: string): unknown[] {
+  const out: unknown[] = [];
+  for (const v of pathValues(doc, selector)) {
+    out.push(v);
+    if (Array.isArray(v)) out.push(...v);
+  }
+  return out;
+}
+
+function eqMatch(values: unknown[], target: unknown): boolean {
+  if (target instanceof RegExp) return values.some((v) => typeof v === 'string' && target.test(v));
+  if (target === null || target === undefined) return values.some((v) => v === null || v === undefined);
+  return values.some((v) => valuesEqual(v, target));
+}
+
+function rangeOp(test: (c: number) => boolean, inclusive: boolean) {
+  return (selector: string, value: unknown): Pred =>
+    (doc) =>
+      candidates(doc, selector).some((v) => {
+        if (value === null || value === undefined) return inclusive && (v === null || v === undefined);
+        return typeBracket(v) === typeBracket(value) && test(compareValues(v, value));
+      });
+}
+
+function inList(value: unknown, op: string): unknown[] {
+  if (!Array.isArray(value)) throw badValue(`${op} needs an array`);
+  return value;
+}
+
+const queryOps = {
+  $eq: (selector: string, value: unknown): Pred => (doc) => eqMatch(candidates(doc, selector), value),
+  $ne: (selector: string, value: unknown): Pred => (doc) => !eqMatch(candidates(doc, selector), value),
+  $gt: rangeOp((c) => c > 0, false),
+  $gte: rangeOp((c) => c >= 0, true),
+  $lt: rangeOp((c) => c < 0, false),
+  $lte: rangeOp((c) => c <= 0, true),
+  $in: (selector: string, value: unknown): Pred => {
+    const list = inList(value, '$in');
+    return (doc) => {
+      const vals = candidates(doc, selector);
+      return list.some((t) => eqMatch(vals, t));
+    };
+  },
+  $nin: (selector: string, value: unknown): Pred => {
+    const list = inList(value, '$nin');
+    return (doc) => {
+      const vals = candidates(doc, selector);
+      return !list.some((t) => eqMatch(vals, t));
+    };
+  },
+};
+
+/** Sort key of one document for one field: arrays sort by their smallest (asc) or largest (desc) element. */
+function sortKey(doc: unknown, path: string, dir: number): unknown {
+  const vals: unknown[] = [];
+  for (const v of pathValues(doc, path)) {
+    if (Array.isArray(v)) {
+      if (v.length === 0) vals.push(undefined);
+      else vals.push(...v);
+    } else vals.push(v);
+  }
+  let best = vals[0];
+  for (const v of vals) if (compareValues(v, best) * dir < 0) best = v;
+  return best;
+}
+
+export type SortSpec = Array<[string, 1 | -1]>;
+
+export function parseSort(spec: unknown): SortSpec {
+  if (spec === undefined || spec === null) return [];
+  if (typeof spec !== 'object' || Array.isArray(spec)) throw badValue('sort must be an object');
+  return Object.entries(spec as Document).map(([k, v]) => {
+    const n = typeof v === 'number' ? v : isDecimal(v) ? toNumber(v) : NaN;
+    if (n !== 1 && n !== -1) {
+      if (v && typeof v === 'object' && (v as Document).$meta) throw badValue('$meta sort is not supported by devdb');
+      throw badValue(`bad sort direction for ${k}: must be 1 or -1`);
+    }
+    return [k, n as 1 | -1];
+  });
+}
+
+export function sortDocuments<T>(docs: T[], spec: SortSpec): T[] {
+  if (!spec.length) return docs;
+  const keyed = docs.map((d) => ({ d, k: spec.map(([p, dir]) => sortKey(d, p, dir)) }));
+  keyed.sort((a, b) => {
+    for (let i = 0; i < spec.length; i++) {
+      const c = compareValues(a.k[i], b.k[i]) * spec[i][1];
+      if (c) return c;
+    }
+    return 0;
+  });
+  return keyed.map((x) => x.d);
+}
+
+const pipelineOps = {
+  $sort: (coll: MingoIterator, sortKeys: AnyObject): MingoIterator =>
+    coll.transform((items: unknown[]) => Lazy(sortDocuments(items, parseSort(sortKeys)))),
+};
+
+function numericValues(coll: AnyObject[], expr: unknown, options: Options): Numeric[] {
+  return ($push(coll, expr, options) as unknown[]).filter(isNumeric) as Numeric[];
+}
+
+const accumulatorOps = {
+  $sum: (coll: AnyObject[], expr: unknown, options: Options): Numeric => {
+    if (isNumeric(expr)) return mulNumeric(expr, coll.length);
+    return numericValues(coll, expr, options).reduce<Numeric>((a, b) => addNumeric(a, b), 0);
+  },
+  $avg: (coll: AnyObject[], expr: unknown, options: Options): Numeric | null => {
+    const nums = numericValues(coll, expr, options);
+    if (!nums.length) return null;
+    const sum = nums.reduce<Numeric>((a, b) => addNumeric(a, b), 0);
+    return isDecimal(sum) ? mulNumeric(sum, 1 / nums.length) : sum / nums.length;
+  },
+  $min: (coll: AnyObject[], expr: unknown, options: Options): unknown => extreme(coll, expr, options, -1),
+  $max: (coll: AnyObject[], expr: unknown, options: Options): unknown => extreme(coll, expr, options, 1),
+};
+
+function extreme(coll: AnyObject[], expr: unknown, options: Options, dir: number): unknown {
+  const vals = ($push(coll, expr, options) as unknown[]).filter((v) => v !== null && v !== undefined);
+  if (!vals.length) return null;
+  return vals.reduce((best, v) => (compareValues(v, best) * dir > 0 ? v : best));
+}
+
+// mingo merges contexts first-wins, so devdb builds the whole context itself with its operators on top.
+const DEVDB_CONTEXT = Context.init({
+  accumulator: { ...accumulatorOperators, ...accumulatorOps },
+  expression: { ...expressionOperators },
+  pipeline: { ...pipelineOperators, ...pipelineOps },
+  projection: { ...projectionOperators },
+  query: { ...queryOperators, ...queryOps },
+  window: { ...windowOperators },
+} as never);
+
+function options(resolver?: CollectionResolver): Options {
+  return {
+    idKey: '_id',
+    processingMode: 0,
+    failOnError: true,
+    context: DEVDB_CONTEXT,
+    scriptEnabled: false,
+    useStrictMode: true,
+    collectionResolver: resolver,
+  } as Options;
+}
+
+/** Compiles a filter once; the predicate is then run per document. */
+export function compileFilter(filter: unknown): Pred {
+  if (filter === undefined || filter === null) return () => true;
+  if (typeof filter !== 'object' || Array.isArray(filter)) throw badValue('filter must be an object');
+  if (Object.keys(filter as object).length === 0) return () => true;
+  try {
+    const q = new Query(filter as AnyObject, options());
+    return (doc) => q.test(doc);
+  } catch (err) {
+    throw wrapMingo(err);
+  }
+}
+
+/** Applies a find projection to documents that already matched. */
+export function project(docs: Document[], projection: unknown): Document[] {
+  if (!projection || typeof projection !== 'object' || Object.keys(projection).length === 0) return docs;
+  try {
+    return new Query({}, options()).find(docs, projection as AnyObject).all() as Document[];
+  } catch (err) {
+    throw wrapMingo(err);
+  }
+}
+
+export function runPipeline(docs: Document[], pipeline: Document[], resolver: CollectionResolver): Document[] {
+  try {
+    return new Aggregator(pipeline, { ...options(resolver), processingMode: 1 /* CLONE_INPUT */ } as never).run(docs) as Document[];
+  } catch (err) {
+    throw wrapMingo(err);
+  }
+}
+
+export function wrapMingo(err: unknown): MongoServerError {
+  if (err instanceof MongoServerError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return badValue(msg.replace(/^mingo:\s*/, ''));
+}
