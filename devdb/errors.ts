@@ -28,6 +28,7 @@ export const ErrorCodes = {
   OperationNotSupportedInTransaction: 263,
   DuplicateKey: 11000,
   Location40414: 40414,
+  Location40324: 40324,
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;

@@ -7,7 +7,7 @@
 import type { Document } from 'bson';
 import { MongoServerError } from './errors';
 import type { JournalOp } from './journal-types';
-import { Transaction, type Store } from './engine/store';
+import type { Store, Transaction } from './engine/store';
 
 interface SessionState {
   txnNumber: bigint;
@@ -54,7 +54,7 @@ export class Sessions {
       if (state && n < state.txnNumber) throw new MongoServerError('TransactionTooOld', `txnNumber ${n} is less than last txnNumber ${state.txnNumber}`);
       if (state?.txn && state.txnNumber === n) throw new MongoServerError('IllegalOperation', `transaction ${n} has already been started`);
       if (state?.txn) this.store.abort(state.txn);
-      state = { txnNumber: n, txn: new Transaction(key, n, this.store.seq), lastUsed: Date.now() };
+      state = { txnNumber: n, txn: this.store.begin(key, n), lastUsed: Date.now() };
       this.sessions.set(key, state);
       this.sweep();
       return state.txn;

@@ -5,7 +5,7 @@
  * write ($out, $merge) or need server internals are refused by name.
  */
 import type { Document } from 'bson';
-import { compileFilter, runPipeline } from '../engine/query';
+import { compileFilter, runPipeline, PIPELINE_STAGES } from '../engine/query';
 import { MongoServerError, badValue } from '../errors';
 import { assertRepresentable, optionalInt, type Handler } from './context';
 
@@ -23,6 +23,7 @@ export const aggregate: Handler = (ctx) => {
     const name = stage && typeof stage === 'object' ? Object.keys(stage)[0] : undefined;
     if (!name || Object.keys(stage).length !== 1) throw badValue('A pipeline stage specification object must contain exactly one field.');
     if (REFUSED.has(name)) throw new MongoServerError('BadValue', `devdb does not support the ${name} stage`);
+    if (!PIPELINE_STAGES.has(name)) throw new MongoServerError('Location40324', `Unrecognized pipeline stage name: '${name}'`);
   }
   const read = (name: string) => ctx.store.find(ctx.store.collection(ctx.db, name), undefined, () => true, ctx.txn);
   // A leading $match can use an index.

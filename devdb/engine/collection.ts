@@ -16,6 +16,12 @@ export class Collection {
   /** Commit sequence of the last committed write per document (deleted ones included). */
   readonly versions = new Map<string, number>();
   readonly indexes = new Map<string, Index>();
+  /**
+   * Before-images kept while transactions are open, so each reads the
+   * collection as it was when it started: id → images in commit order, each
+   * the document as it was until `supersededAt` (undefined = absent).
+   */
+  readonly history = new Map<string, Array<{ supersededAt: number; doc: Document | undefined }>>();
 
   constructor(
     readonly db: string,
@@ -72,8 +78,7 @@ export class Collection {
       throw new MongoServerError('IndexKeySpecsConflict', `An existing index has the same name as the requested index but different options: ${spec.name}`);
     }
     for (const other of this.indexes.values()) {
-      if (other.sameAs(spec)) return 'exists';
-      if (JSON.stringify(other.spec.key) === JSON.stringify(spec.key)) {
+      if (JSON.stringify(other.spec.key) === JSON.stringify(spec.key) && other.sameAs(spec)) {
         throw new MongoServerError('IndexOptionsConflict', `Index already exists with a different name: ${other.spec.name}`);
       }
     }
@@ -174,4 +179,3 @@ export function ttlCutoff(value: unknown, seconds: number, now: number): boolean
   return dates.some((d) => d instanceof Date && d.getTime() + seconds * 1000 <= now);
 }
 
-export { isNumeric, toNumber };

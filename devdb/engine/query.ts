@@ -118,9 +118,17 @@ export function sortDocuments<T>(docs: T[], spec: SortSpec): T[] {
 }
 
 const pipelineOps = {
+  // mingo answers { n: 0 } over nothing; mongod returns no document.
+  $count: (coll: MingoIterator, field: unknown): MingoIterator => {
+    if (typeof field !== 'string' || !field || field.startsWith('$') || field.includes('.')) throw badValue('$count needs a non-empty field name without $ or .');
+    return coll.transform((items: unknown[]) => Lazy(items.length ? [{ [field]: items.length }] : []));
+  },
   $sort: (coll: MingoIterator, sortKeys: AnyObject): MingoIterator =>
     coll.transform((items: unknown[]) => Lazy(sortDocuments(items, parseSort(sortKeys)))),
 };
+
+/** Stage names the aggregate command accepts. */
+export const PIPELINE_STAGES = new Set([...Object.keys(pipelineOperators), ...Object.keys(pipelineOps)]);
 
 function numericValues(coll: AnyObject[], expr: unknown, options: Options): Numeric[] {
   return ($push(coll, expr, options) as unknown[]).filter(isNumeric) as Numeric[];

@@ -59,6 +59,7 @@ function lockKey(coll: Collection, id: string): string {
 export class Store {
   private readonly dbs = new Map<string, Map<string, Collection>>();
   private readonly locks = new Map<string, Transaction>();
+  private readonly active = new Set<Transaction>();
   /** Commit sequence: bumped by every committed document write. */
   seq = 0;
 
@@ -109,28 +110,78 @@ export class Store {
     ops.push({ op: 'dropDb', db });
   }
 
+  /** Starts a transaction that reads the state as of now. */
+  begin(sessionKey: string, txnNumber: bigint): Transaction {
+    const txn = new Transaction(sessionKey, txnNumber, this.seq);
+    this.active.add(txn);
+    return txn;
+  }
+
   // ------------------------------------------------------------------ reads
 
   /** Documents of `coll` matching `pred`, in natural order, as `txn` sees them. */
   find(coll: Collection | undefined, filter: Document | undefined, pred: (d: Document) => boolean, txn?: Transaction): Document[] {
     if (!coll) return [];
-    const own = txn ? txn.writesIn(coll) : [];
-    const ownIds = new Set(own.map((w) => w.id));
-    const out: Document[] = [];
     const planned = coll.plan(filter);
-    const source = planned ? [...planned].map((id) => [id, coll.docs.get(id)] as const) : coll.docs.entries();
-    for (const [id, doc] of source) {
-      if (!doc || ownIds.has(id)) continue;
-      if (pred(doc)) out.push(doc);
+    const out: Document[] = [];
+    if (!txn) {
+      const source = planned ? [...planned].map((id) => coll.docs.get(id)) : coll.docs.values();
+      for (const doc of source) if (doc && pred(doc)) out.push(doc);
+      return out;
+    }
+    // Snapshot read: committed state as of the transaction's start, then its own writes.
+    const own = txn.writesIn(coll);
+    const ownIds = new Set(own.map((w) => w.id));
+    const ids = new Set<string>(planned ?? coll.docs.keys());
+    for (const id of coll.history.keys()) ids.add(id);
+    for (const id of ids) {
+      if (ownIds.has(id)) continue;
+      const doc = this.snapshotDoc(coll, id, txn);
+      if (doc && pred(doc)) out.push(doc);
     }
     for (const w of own) if (w.after && pred(w.after)) out.push(w.after);
     return out;
   }
 
   get(coll: Collection, id: string, txn?: Transaction): Document | undefined {
-    const own = txn?.writes.get(lockKey(coll, id));
+    if (!txn) return coll.docs.get(id);
+    const own = txn.writes.get(lockKey(coll, id));
     if (own) return own.after ?? undefined;
-    return coll.docs.get(id);
+    return this.snapshotDoc(coll, id, txn);
+  }
+
+  /** The committed document as it was when `txn` started. */
+  private snapshotDoc(coll: Collection, id: string, txn: Transaction): Document | undefined {
+    if ((coll.versions.get(id) ?? 0) <= txn.startSeq) return coll.docs.get(id);
+    const image = coll.history.get(id)?.find((h) => h.supersededAt > txn.startSeq);
+    return image ? image.doc : coll.docs.get(id);
+  }
+
+  /** Keeps the before-image of a committed write while transactions may still need it. */
+  private remember(coll: Collection, id: string, supersededAt: number): void {
+    if (!this.active.size) return;
+    let images = coll.history.get(id);
+    if (!images) coll.history.set(id, (images = []));
+    images.push({ supersededAt, doc: coll.docs.get(id) });
+  }
+
+  private pruneHistory(): void {
+    let oldest = Infinity;
+    for (const t of this.active) oldest = Math.min(oldest, t.startSeq);
+    for (const colls of this.dbs.values()) {
+      for (const coll of colls.values()) {
+        if (!coll.history.size) continue;
+        if (oldest === Infinity) {
+          coll.history.clear();
+          continue;
+        }
+        for (const [id, images] of coll.history) {
+          const kept = images.filter((h) => h.supersededAt > oldest);
+          if (kept.length) coll.history.set(id, kept);
+          else coll.history.delete(id);
+        }
+      }
+    }
   }
 
   // ----------------------------------------------------------------- writes
@@ -166,9 +217,11 @@ export class Store {
   writeCommitted(coll: Collection, id: string, after: Document | null, ops: JournalOp[]): void {
     if (after) {
       coll.checkUnique(after, id);
+      this.remember(coll, id, this.seq + 1);
       coll.put(after, ++this.seq);
       ops.push({ op: 'put', db: coll.db, coll: coll.name, doc: after });
     } else {
+      if (coll.docs.has(id)) this.remember(coll, id, this.seq + 1);
       const old = coll.delete(id, ++this.seq);
       if (old) ops.push({ op: 'del', db: coll.db, coll: coll.name, id: old._id });
     }
@@ -218,6 +271,7 @@ export class Store {
         const before = w.coll.docs.get(w.id);
         if (w.after) w.coll.checkUnique(w.after, w.id);
         applied.push({ coll: w.coll, id: w.id, before });
+        if (w.after || before) this.remember(w.coll, w.id, this.seq + 1);
         if (w.after) {
           w.coll.put(w.after, ++this.seq);
           ops.push({ op: 'put', db: w.coll.db, coll: w.coll.name, doc: w.after });
@@ -244,6 +298,8 @@ export class Store {
 
   private release(txn: Transaction, state: 'committed' | 'aborted'): void {
     for (const key of txn.writes.keys()) if (this.locks.get(key) === txn) this.locks.delete(key);
+    this.active.delete(txn);
+    this.pruneHistory();
     txn.settle(state);
   }
 

@@ -79,6 +79,7 @@ function applyOperators(doc: Document, u: Document, opts: ApplyOptions): Documen
     modifier[op] = { ...(modifier[op] ?? {}), ...(fields as Document) };
   }
   if (!Object.keys(modifier).length) return doc;
+  assertNoConflicts(u);
   for (const op of ['$set', '$unset', '$rename'] as const) {
     for (const path of Object.keys(modifier[op] ?? {})) {
       if (path === '_id' || path.startsWith('_id.')) {
@@ -94,6 +95,24 @@ function applyOperators(doc: Document, u: Document, opts: ApplyOptions): Documen
     throw wrapMingo(err);
   }
   return doc;
+}
+
+/** Two operators touching the same path, or a path and its prefix, is refused as in mongod. */
+function assertNoConflicts(u: Document): void {
+  const seen: Array<[string, string]> = [];
+  for (const [op, fields] of Object.entries(u)) {
+    const paths = Object.keys(fields as Document);
+    if (op === '$rename') paths.push(...Object.values(fields as Document).map(String));
+    for (const path of paths) {
+      const clean = path.replace(/\.\$(\[[^\]]*\])?/g, '');
+      for (const [otherOp, other] of seen) {
+        if (clean === other || clean.startsWith(other + '.') || other.startsWith(clean + '.')) {
+          throw new MongoServerError('ConflictingUpdateOperators', `Updating the path '${path}' would create a conflict at '${other}' (${otherOp} and ${op})`);
+        }
+      }
+      seen.push([op, clean]);
+    }
+  }
 }
 
 /** The document an upsert starts from: the filter's equality fields (and its `_id`). */
