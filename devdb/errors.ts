@@ -71,6 +71,10 @@ export function badValue(message: string): MongoServerError {
 /** Wraps anything thrown (mingo errors, TypeErrors from bad input) into a server error; never leaks a stack. */
 export function toServerError(err: unknown): MongoServerError {
   if (err instanceof MongoServerError) return err;
+  // The journal could not make a write durable: a server fault, not the client's input.
+  if (err && typeof err === 'object' && String((err as { code?: unknown }).code ?? '').startsWith('JOURNAL_')) {
+    return new MongoServerError('InternalError', 'devdb could not make the write durable');
+  }
   const message = err instanceof Error ? err.message : String(err);
   return new MongoServerError('BadValue', message);
 }

@@ -8,9 +8,9 @@ export const journalName = (gen: number): string => `journal-${String(gen).padSt
 export const snapshotName = (gen: number): string => `snapshot-${String(gen).padStart(8, '0')}.bson`;
 export const TMP_SUFFIX = '.tmp';
 
-const JOURNAL_RE = /^journal-(\d+)\.log$/;
-const SNAPSHOT_RE = /^snapshot-(\d+)\.bson$/;
-const SNAPSHOT_TMP_RE = /^snapshot-(\d+)\.bson\.tmp$/;
+const JOURNAL_RE = /^journal-(\d{8,})\.log$/;
+const SNAPSHOT_RE = /^snapshot-(\d{8,})\.bson$/;
+const SNAPSHOT_TMP_RE = /^snapshot-(\d{8,})\.bson\.tmp$/;
 
 export interface FolderListing {
   journals: number[];

@@ -88,10 +88,8 @@ export class DirLock {
         // Always written whole via link(), so unreadable content is not ours: a stale leftover.
         if (holder && isAlive(holder)) {
           const who = holder.pid === process.pid && holder.host === mine.host ? 'this process' : `process ${holder.pid} on ${holder.host}`;
-          throw new JournalError(
-            'JOURNAL_LOCKED',
-            `devdb data folder ${dir} is in use by ${who}; stop it first (or use another dataDir)`,
-          );
+          const hint = who === 'this process' ? '' : ` If that process is gone (e.g. a recreated container), delete ${path}.`;
+          throw new JournalError('JOURNAL_LOCKED', `devdb data folder ${dir} is in use by ${who}; stop it first or use another dataDir.${hint}`);
         }
         await unlink(path).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== 'ENOENT') throw err;

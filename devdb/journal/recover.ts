@@ -80,7 +80,12 @@ async function readSnapshot(dir: string, gen: number, into: JournalBatch[]): Pro
   if (records.length < 2 || end.type !== RecordType.End) throw corrupt(`${file}: missing end record`);
   let ops = 0;
   for (const rec of records.slice(1, -1)) ops += commitBatches(file, rec, into);
-  const trailer = decodeDocBody(end.body);
+  let trailer: Record<string, unknown>;
+  try {
+    trailer = decodeDocBody(end.body);
+  } catch (err) {
+    throw corrupt(`${file}: unreadable end record`, err);
+  }
   if (trailer.records !== records.length - 2 || trailer.ops !== ops) throw corrupt(`${file}: end record does not match the content`);
 }
 
