@@ -1,0 +1,28 @@
+/**
+ * The gateway process on its own (one container): `npm run start:gateway`.
+ * Reads the checked-in supergraph and the subgraph URLs from the environment.
+ */
+import { loadConfig } from '../lib/config';
+import { createLogger } from '../lib/logger';
+import { SUBGRAPH_NAMES, loadSupergraphSdl, type SubgraphName } from '../schema';
+import { createGateway } from './server';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('gateway', config.logLevel);
+  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, config.subgraphs[n].url])) as Record<SubgraphName, string>;
+  const gw = await createGateway({ appEnv: config.appEnv, supergraphSdl: loadSupergraphSdl(), subgraphUrls, subgraphTimeoutMs: config.subgraphTimeoutMs, logger });
+  const port = await gw.listen(config.gatewayPort, config.host);
+  logger.info({ port }, 'gateway listening');
+  const shutdown = () => {
+    logger.info('gateway draining');
+    gw.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main().catch((err) => {
+  process.stderr.write(`gateway failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

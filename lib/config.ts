@@ -1,0 +1,102 @@
+/**
+ * Process configuration from the environment, validated once at start-up.
+ * Every variable, its default and meaning is listed in the README's
+ * configuration table; `CONFIG_VARS` below is that table's source.
+ */
+import { SUBGRAPH_NAMES, type SubgraphName } from '../schema';
+
+export type AppEnv = 'development' | 'staging' | 'production';
+
+export interface SubgraphEndpoint {
+  port: number;
+  url: string;
+}
+
+export interface Config {
+  appEnv: AppEnv;
+  /** Interface the HTTP servers bind. */
+  host: string;
+  gatewayPort: number;
+  subgraphs: Record<SubgraphName, SubgraphEndpoint>;
+  /** A real MongoDB; unset = `npm start` runs the embedded devdb. */
+  mongodbUri?: string;
+  mongodbDb: string;
+  /** Git-ignored folder for devdb data and generated dev keys. */
+  dataDir: string;
+  devdbPort: number;
+  logLevel: string;
+  /** Per-request timeout of gateway → subgraph fetches. */
+  subgraphTimeoutMs: number;
+  /** Seed demo data into an empty database at start-up. */
+  seed: boolean;
+}
+
+/** The configuration table: name, default, meaning. */
+export const CONFIG_VARS: Array<{ name: string; default: string; meaning: string }> = [
+  { name: 'APP_ENV', default: 'development', meaning: 'development, staging or production: error detail, introspection, landing page' },
+  { name: 'HOST', default: '127.0.0.1', meaning: 'interface the gateway and subgraphs bind (0.0.0.0 in containers)' },
+  { name: 'GATEWAY_PORT', default: '4000', meaning: 'gateway HTTP port (GraphQL at /graphql, health at /healthz and /readyz)' },
+  { name: 'SHIPMENT_PORT / DEVICE_PORT / IDENTITY_PORT / PRIVACY_PORT', default: '4001 / 4002 / 4003 / 4004', meaning: 'subgraph HTTP ports' },
+  { name: 'SHIPMENT_URL / DEVICE_URL / IDENTITY_URL / PRIVACY_URL', default: 'http://127.0.0.1:<port>/graphql', meaning: 'where the gateway reaches each subgraph' },
+  { name: 'MONGODB_URI', default: '(unset)', meaning: 'MongoDB connection string; unset: `npm start` runs the embedded devdb, a standalone service refuses to start' },
+  { name: 'MONGODB_DB', default: 'tracksafe', meaning: 'database name' },
+  { name: 'DATA_DIR', default: '.data', meaning: 'git-ignored folder for devdb data and generated development keys' },
+  { name: 'DEVDB_PORT', default: '27027', meaning: 'port of the embedded devdb started by `npm start`' },
+  { name: 'LOG_LEVEL', default: 'info', meaning: 'pino log level (trace … fatal, silent)' },
+  { name: 'SUBGRAPH_TIMEOUT_MS', default: '10000', meaning: 'gateway → subgraph request timeout' },
+  { name: 'SEED', default: 'true in development', meaning: 'seed demo tenants, users, devices and shipments into an empty database' },
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+const DEFAULT_PORTS: Record<SubgraphName, number> = { shipment: 4001, device: 4002, identity: 4003, privacy: 4004 };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const port = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) problems.push(`${name} must be a TCP port (0-65535), got "${raw}"`);
+    return n;
+  };
+  const appEnv = (env.APP_ENV ?? 'development') as AppEnv;
+  if (!['development', 'staging', 'production'].includes(appEnv)) problems.push(`APP_ENV must be development, staging or production, got "${env.APP_ENV}"`);
+  const host = env.HOST || '127.0.0.1';
+  const subgraphs = {} as Record<SubgraphName, SubgraphEndpoint>;
+  for (const name of SUBGRAPH_NAMES) {
+    const upper = name.toUpperCase();
+    const p = port(`${upper}_PORT`, DEFAULT_PORTS[name]);
+    const url = env[`${upper}_URL`] || `http://127.0.0.1:${p}/graphql`;
+    try {
+      const u = new URL(url);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    } catch {
+      problems.push(`${upper}_URL must be an http(s) URL, got "${url}"`);
+    }
+    subgraphs[name] = { port: p, url };
+  }
+  const timeout = Number(env.SUBGRAPH_TIMEOUT_MS ?? 10_000);
+  if (!Number.isInteger(timeout) || timeout <= 0) problems.push(`SUBGRAPH_TIMEOUT_MS must be a positive integer, got "${env.SUBGRAPH_TIMEOUT_MS}"`);
+  const seedRaw = env.SEED;
+  if (seedRaw !== undefined && !['true', 'false', '1', '0'].includes(seedRaw)) problems.push(`SEED must be true or false, got "${seedRaw}"`);
+  const config: Config = {
+    appEnv,
+    host,
+    gatewayPort: port('GATEWAY_PORT', 4000),
+    subgraphs,
+    mongodbUri: env.MONGODB_URI || undefined,
+    mongodbDb: env.MONGODB_DB || 'tracksafe',
+    dataDir: env.DATA_DIR || '.data',
+    devdbPort: port('DEVDB_PORT', 27027),
+    logLevel: env.LOG_LEVEL || 'info',
+    subgraphTimeoutMs: timeout,
+    seed: seedRaw === undefined ? appEnv === 'development' : seedRaw === 'true' || seedRaw === '1',
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,88 @@
+/**
+ * Builds one subgraph process: its SDL from schema/, its resolvers, the
+ * request context, health routes and error masking. Each subgraph's
+ * server.ts calls this; index.ts binds it to a port.
+ */
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import type { IncomingMessage, Server } from 'node:http';
+import { loadSubgraphTypeDefs, type SubgraphName } from '../schema';
+import type { AuditSink } from './audit';
+import type { AppEnv } from './config';
+import { createRequestContext, type DataScope, type Principal, type RequestContext } from './context';
+import type { DataStores } from './db';
+import { errorReportingPlugin } from './apollo-plugins';
+import { createFormatError } from './errors';
+import { createGraphQLHttpServer, listen, sendJson } from './http';
+import type { Logger } from './logger';
+
+export interface SubgraphOptions<Loaders> {
+  name: SubgraphName;
+  appEnv: AppEnv;
+  resolvers: GraphQLResolverMap<RequestContext<Loaders>>;
+  stores: DataStores;
+  logger: Logger;
+  audit: AuditSink;
+  /** Per-request DataLoaders, created fresh for every request. */
+  createLoaders: (scope: DataScope) => Loaders;
+  /** Who is calling; the access layer supplies token verification here. */
+  resolvePrincipal?: (req: IncomingMessage) => Principal;
+}
+
+export interface SubgraphServer {
+  server: Server;
+  apollo: ApolloServer<RequestContext<unknown>>;
+  /** Starts Apollo and listens; resolves with the bound port. */
+  listen(port: number, host?: string): Promise<number>;
+  /** Drains in-flight requests, then closes. */
+  stop(): Promise<void>;
+}
+
+export async function createSubgraphServer<Loaders>(opts: SubgraphOptions<Loaders>): Promise<SubgraphServer> {
+  const schema = buildSubgraphSchema({ typeDefs: loadSubgraphTypeDefs(opts.name), resolvers: opts.resolvers as never });
+  const apollo = new ApolloServer<RequestContext<Loaders>>({
+    schema,
+    introspection: opts.appEnv !== 'production',
+    includeStacktraceInErrorResponses: opts.appEnv === 'development',
+    formatError: createFormatError(opts.appEnv),
+    plugins: [ApolloServerPluginLandingPageDisabled(), errorReportingPlugin()],
+  });
+  const server = createGraphQLHttpServer({
+    apollo,
+    logger: opts.logger,
+    context: async (req) => createRequestContext(req, opts),
+    routes: {
+      '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok', service: opts.name }),
+      '/readyz': async (_req, res) => {
+        try {
+          await opts.stores.ping();
+          sendJson(res, 200, { status: 'ready', service: opts.name });
+        } catch {
+          sendJson(res, 503, { status: 'unavailable', service: opts.name, reason: 'database unreachable' });
+        }
+      },
+    },
+  });
+  let started = false;
+  return {
+    server,
+    apollo: apollo as unknown as ApolloServer<RequestContext<unknown>>,
+    async listen(port, host = '127.0.0.1') {
+      if (!started) {
+        await apollo.start();
+        started = true;
+      }
+      return listen(server, port, host);
+    },
+    async stop() {
+      // Stop accepting connections, let in-flight requests finish, then stop Apollo.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      if (started) await apollo.stop();
+    },
+  };
+}
