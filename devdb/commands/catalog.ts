@@ -11,8 +11,17 @@ import { collectionName, type CommandContext, type Handler } from './context';
 
 const SUPPORTED_CREATE_OPTIONS = new Set(['create', '$db', 'lsid', '$clusterTime', 'writeConcern', 'txnNumber', 'autocommit', 'startTransaction', '$readPreference', 'comment', 'validator', 'validationLevel', 'validationAction']);
 
+const META_FIELDS = new Set(['create', '$db', 'lsid', '$clusterTime', 'writeConcern', 'txnNumber', 'autocommit', 'startTransaction', '$readPreference', 'comment']);
+
 export const create: Handler = async (ctx) => {
   const name = collectionName(ctx);
+  const existing = ctx.store.collection(ctx.db, name);
+  if (existing) {
+    // MongoDB 7: creating an existing collection with the same options is a no-op.
+    const asked = Object.keys(ctx.cmd).filter((k) => !META_FIELDS.has(k));
+    if (asked.length === 0 && Object.keys(existing.options).length === 0) return {};
+    throw new MongoServerError('NamespaceExists', `Collection ${ctx.db}.${name} already exists with different options.`);
+  }
   for (const k of Object.keys(ctx.cmd)) {
     if (!SUPPORTED_CREATE_OPTIONS.has(k)) throw new MongoServerError('InvalidOptions', `devdb does not support the create option ${k}`);
   }

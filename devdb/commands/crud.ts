@@ -203,7 +203,11 @@ async function updateStatement(ctx: CommandContext, coll: Collection, q: Documen
 export const update: Handler = async (ctx) => {
   const name = collectionName(ctx);
   if (!Array.isArray(ctx.cmd.updates)) throw badValue('update needs an updates array');
-  const coll = ensureCollection(ctx, name);
+  // Only an upsert creates a missing collection; an update that matches nothing leaves no trace.
+  const upserts = (ctx.cmd.updates as Document[]).some((u) => u && u.upsert === true);
+  const existing = ctx.store.collection(ctx.db, name);
+  if (!existing && !upserts) return { n: 0, nModified: 0 };
+  const coll = existing ?? ensureCollection(ctx, name);
   let n = 0;
   let nModified = 0;
   const upserted: Document[] = [];
@@ -243,7 +247,9 @@ export const findAndModify: Handler = async (ctx) => {
   const name = collectionName(ctx);
   refuseCollation(ctx.cmd);
   const q = optionalDoc(ctx.cmd.query, 'query');
-  const coll = ensureCollection(ctx, name);
+  const existing = ctx.store.collection(ctx.db, name);
+  if (!existing && ctx.cmd.upsert !== true) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null };
+  const coll = existing ?? ensureCollection(ctx, name);
   const fields = ctx.cmd.fields;
   const shape = (d: Document | undefined) => (d ? project([d], fields)[0] : null);
   if (ctx.cmd.remove === true) {

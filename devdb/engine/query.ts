@@ -52,7 +52,58 @@ function inList(value: unknown, op: string): unknown[] {
   return value;
 }
 
+const TYPE_ALIASES: Record<number, string> = { 1: 'double', 2: 'string', 3: 'object', 4: 'array', 5: 'binData', 7: 'objectId', 8: 'bool', 9: 'date', 10: 'null', 11: 'regex', 16: 'int', 17: 'timestamp', 18: 'long', 19: 'decimal', [-1]: 'minKey', 127: 'maxKey' };
+
+/** The BSON type name a stored value serialises as (numbers as bson writes them). */
+function bsonTypeName(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (v === null) return 'null';
+  if (typeof v === 'number') return Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31 ? 'int' : 'double';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (v instanceof Date) return 'date';
+  if (v instanceof RegExp) return 'regex';
+  if (Array.isArray(v)) return 'array';
+  const t = (v as { _bsontype?: string })._bsontype;
+  switch (t) {
+    case 'Decimal128':
+      return 'decimal';
+    case 'Long':
+      return 'long';
+    case 'ObjectId':
+      return 'objectId';
+    case 'Binary':
+      return 'binData';
+    case 'Timestamp':
+      return 'timestamp';
+    case 'MinKey':
+      return 'minKey';
+    case 'MaxKey':
+      return 'maxKey';
+    case 'BSONRegExp':
+      return 'regex';
+    default:
+      return 'object';
+  }
+}
+
+function typeMatches(v: unknown, wanted: unknown): boolean {
+  const name = typeof wanted === 'number' ? TYPE_ALIASES[wanted] : wanted;
+  if (typeof name !== 'string') throw badValue(`unknown $type ${String(wanted)}`);
+  const actual = bsonTypeName(v);
+  if (name === 'number') return actual === 'int' || actual === 'double' || actual === 'long' || actual === 'decimal';
+  return actual === name;
+}
+
 const queryOps = {
+  $type: (selector: string, value: unknown): Pred => {
+    const wanted = Array.isArray(value) ? value : [value];
+    return (doc) =>
+      pathValues(doc, selector).some((v) => {
+        if (Array.isArray(v)) return wanted.some((w) => typeMatches(v, w)) || v.some((el) => wanted.some((w) => typeMatches(el, w)));
+        return wanted.some((w) => typeMatches(v, w));
+      });
+  },
   $eq: (selector: string, value: unknown): Pred => (doc) => eqMatch(candidates(doc, selector), value),
   $ne: (selector: string, value: unknown): Pred => (doc) => !eqMatch(candidates(doc, selector), value),
   $gt: rangeOp((c) => c > 0, false),
