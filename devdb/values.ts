@@ -5,7 +5,7 @@
  * clone that keeps BSON value objects intact.
  */
 import type { Document } from 'bson';
-import { compareNumeric, isDecimal, numericKey, type Numeric } from './numeric';
+import { compareNumeric, numericKey, type Numeric } from './numeric';
 
 type Bsonish = { _bsontype?: string };
 
@@ -152,7 +152,7 @@ export function keyOf(v: unknown): string {
     case 2:
       return 'z';
     case 3:
-      return 'n' + numericKey(isDecimal(v) ? v : (Number(v) as Numeric));
+      return 'n' + numericKey(v as Numeric);
     case 4:
       return 's' + String(v);
     case 5: {

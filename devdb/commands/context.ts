@@ -9,7 +9,7 @@ import type { JournalOp } from '../journal-types';
 import type { Store, Transaction } from '../engine/store';
 import type { CursorRegistry } from '../cursors';
 import { MongoServerError, badValue } from '../errors';
-import { isUnsafeLong } from '../numeric';
+import { isNumeric, isUnsafeLong, toNumber } from '../numeric';
 
 export interface ServerInfo {
   host: string;
@@ -54,8 +54,9 @@ export function optionalDoc(v: unknown, field: string): Document | undefined {
 
 export function optionalInt(v: unknown, field: string): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new MongoServerError('TypeMismatch', `${field} must be an integer`);
-  return v;
+  const n = isNumeric(v) ? toNumber(v) : NaN;
+  if (!Number.isInteger(n)) throw new MongoServerError('TypeMismatch', `${field} must be an integer`);
+  return n;
 }
 
 /** Refuses 64-bit integers devdb cannot hold exactly (see bson-options.ts). */

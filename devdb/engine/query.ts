@@ -18,7 +18,7 @@ import { $push } from 'mingo/operators/accumulator';
 import type { AnyObject, Options, CollectionResolver } from 'mingo/types';
 import type { Document } from 'bson';
 import { MongoServerError, badValue } from '../errors';
-import { addNumeric, isNumeric, type Numeric, toNumber, mulNumeric, isDecimal } from '../numeric';
+import { addNumeric, divideToDouble, isNumeric, mulNumeric, toNumber, type Numeric } from '../numeric';
 import { compareValues, pathValues, typeBracket, valuesEqual } from '../values';
 
 type Pred = (doc: AnyObject) => boolean;
@@ -59,6 +59,7 @@ function bsonTypeName(v: unknown): string | undefined {
   if (v === undefined) return undefined;
   if (v === null) return 'null';
   if (typeof v === 'number') return Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31 ? 'int' : 'double';
+  if ((v as { _bsontype?: string })._bsontype === 'Double') return 'double';
   if (typeof v === 'string') return 'string';
   if (typeof v === 'boolean') return 'bool';
   if (v instanceof Date) return 'date';
@@ -146,7 +147,7 @@ export function parseSort(spec: unknown): SortSpec {
   if (spec === undefined || spec === null) return [];
   if (typeof spec !== 'object' || Array.isArray(spec)) throw badValue('sort must be an object');
   return Object.entries(spec as Document).map(([k, v]) => {
-    const n = typeof v === 'number' ? v : isDecimal(v) ? toNumber(v) : NaN;
+    const n = isNumeric(v) ? toNumber(v) : NaN;
     if (n !== 1 && n !== -1) {
       if (v && typeof v === 'object' && (v as Document).$meta) throw badValue('$meta sort is not supported by devdb');
       throw badValue(`bad sort direction for ${k}: must be 1 or -1`);
@@ -193,8 +194,10 @@ const accumulatorOps = {
   $avg: (coll: AnyObject[], expr: unknown, options: Options): Numeric | null => {
     const nums = numericValues(coll, expr, options);
     if (!nums.length) return null;
-    const sum = nums.reduce<Numeric>((a, b) => addNumeric(a, b), 0);
-    return isDecimal(sum) ? mulNumeric(sum, 1 / nums.length) : sum / nums.length;
+    return divideToDouble(
+      nums.reduce<Numeric>((a, b) => addNumeric(a, b), 0),
+      nums.length,
+    );
   },
   $min: (coll: AnyObject[], expr: unknown, options: Options): unknown => extreme(coll, expr, options, -1),
   $max: (coll: AnyObject[], expr: unknown, options: Options): unknown => extreme(coll, expr, options, 1),

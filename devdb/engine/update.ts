@@ -7,8 +7,8 @@
 import { ObjectId, type Document } from 'bson';
 import { update as mingoUpdate } from 'mingo/updater';
 import { MongoServerError, badValue } from '../errors';
-import { addNumeric, isDecimal, isNumeric, mulNumeric, type Numeric } from '../numeric';
-import { cloneValue, getPath, valuesEqual } from '../values';
+import { addNumeric, isNumeric, mulNumeric, type Numeric } from '../numeric';
+import { cloneValue, compareValues, getPath, valuesEqual } from '../values';
 import { runPipeline, wrapMingo } from './query';
 
 export type UpdateSpec = Document | Document[];
@@ -59,19 +59,30 @@ function applyOperators(doc: Document, u: Document, opts: ApplyOptions): Documen
       if (opts.inserting) modifier.$set = { ...(modifier.$set ?? {}), ...fields };
       continue;
     }
-    if (op === '$inc' || op === '$mul') {
+    if (op === '$inc' || op === '$mul' || op === '$min' || op === '$max') {
+      // Plain paths are computed here, with MongoDB's type widening and comparison; positional ones go to mingo.
       const rest: Document = {};
       for (const [path, by] of Object.entries(fields as Document)) {
-        if (!isNumeric(by)) throw new MongoServerError('TypeMismatch', `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${JSON.stringify(by)}}`);
-        const current = path.includes('$') ? undefined : getPath(doc, path);
-        if (current !== undefined && current !== null && !isNumeric(current)) {
-          throw new MongoServerError('TypeMismatch', `Cannot apply ${op} to a value of non-numeric type at ${path}`);
+        const arithmetic = op === '$inc' || op === '$mul';
+        if (arithmetic && !isNumeric(by)) throw new MongoServerError('TypeMismatch', `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${JSON.stringify(by)}}`);
+        if (path.includes('$')) {
+          rest[path] = by;
+          continue;
         }
-        if (isDecimal(by) || isDecimal(current)) {
-          const base: Numeric = (current as Numeric | undefined) ?? 0;
-          const next = op === '$inc' ? addNumeric(base, by) : mulNumeric(base, current === undefined ? 0 : by);
-          modifier.$set = { ...(modifier.$set ?? {}), [path]: next };
-        } else rest[path] = by;
+        const current = getPath(doc, path);
+        let next: unknown;
+        if (arithmetic) {
+          if (current !== undefined && current !== null && !isNumeric(current)) {
+            throw new MongoServerError('TypeMismatch', `Cannot apply ${op} to a value of non-numeric type at ${path}`);
+          }
+          if (current === undefined || current === null) next = op === '$inc' ? by : mulNumeric(by as Numeric, 0);
+          else next = op === '$inc' ? addNumeric(current as Numeric, by as Numeric) : mulNumeric(current as Numeric, by as Numeric);
+        } else {
+          const c = current === undefined ? undefined : compareValues(by, current);
+          next = c === undefined || (op === '$min' ? c < 0 : c > 0) ? by : current;
+          if (next === current) continue;
+        }
+        modifier.$set = { ...(modifier.$set ?? {}), [path]: next };
       }
       if (Object.keys(rest).length) modifier[op] = { ...(modifier[op] ?? {}), ...rest };
       continue;
