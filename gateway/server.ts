@@ -56,6 +56,9 @@ export async function createGateway(opts: GatewayOptions): Promise<GatewayServer
     includeStacktraceInErrorResponses: development,
     formatError: createFormatError(opts.appEnv),
     csrfPrevention: true,
+    logger: opts.logger,
+    // index.ts owns the signals and drains in order; Apollo's own handler would stop twice and hang.
+    stopOnTerminationSignals: false,
     plugins: [
       opts.appEnv === 'production' ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       errorReportingPlugin(),

@@ -57,8 +57,11 @@ export interface ContextDeps<Loaders> {
   resolvePrincipal?: (req: IncomingMessage) => Principal;
 }
 
+/** What a principal's requests may read: its tenant; everything for system tasks; nothing for anonymous callers. */
 export function scopeOf(principal: Principal): DataScope {
-  return principal.kind === 'user' ? { tenantIds: [principal.tenantId] } : {};
+  if (principal.kind === 'user') return { tenantIds: [principal.tenantId] };
+  if (principal.kind === 'system') return {};
+  return { tenantIds: [] };
 }
 
 export function createRequestContext<Loaders>(req: IncomingMessage, deps: ContextDeps<Loaders>): RequestContext<Loaders> {

@@ -47,6 +47,9 @@ export async function createSubgraphServer<Loaders>(opts: SubgraphOptions<Loader
     introspection: opts.appEnv !== 'production',
     includeStacktraceInErrorResponses: opts.appEnv === 'development',
     formatError: createFormatError(opts.appEnv),
+    logger: opts.logger,
+    // Our entry points own the signals and drain in order; Apollo's own handler would stop twice and hang.
+    stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginLandingPageDisabled(), errorReportingPlugin()],
   });
   const server = createGraphQLHttpServer({

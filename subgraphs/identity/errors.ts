@@ -1,0 +1,81 @@
+/**
+ * Errors the identity subgraph raises on purpose. Each uses a shared code
+ * (`extensions.code`) and names the precise case in `extensions.reason`;
+ * messages are fixed and never echo input (emails are personal data).
+ */
+import { AppError, BadUserInputError, ConflictError, ErrorCode, NotFoundError } from '../../lib/errors';
+
+/** No verified caller: every identity field needs one. */
+export class UnauthenticatedError extends AppError {
+  static readonly reason = 'UNAUTHENTICATED';
+  constructor() {
+    super(ErrorCode.UNAUTHENTICATED, 'Authentication required');
+  }
+}
+
+/** A user may grant SECURITY_ADMIN only when holding it. */
+export class SecurityAdminGrantError extends AppError {
+  static readonly reason = 'SECURITY_ADMIN_GRANT_DENIED';
+  constructor() {
+    super(ErrorCode.FORBIDDEN, 'Only a SECURITY_ADMIN may grant SECURITY_ADMIN', { reason: SecurityAdminGrantError.reason });
+  }
+}
+
+/** Another tenant already has this name (names compare case- and space-insensitively). */
+export class TenantNameTakenError extends ConflictError {
+  static readonly reason = 'TENANT_NAME_TAKEN';
+  constructor() {
+    super('A tenant with this name already exists', { reason: TenantNameTakenError.reason, field: 'name' });
+  }
+}
+
+/** The tenant already has a user with this email. */
+export class EmailTakenError extends ConflictError {
+  static readonly reason = 'EMAIL_TAKEN';
+  constructor() {
+    super('A user with this email already exists in the tenant', { reason: EmailTakenError.reason, field: 'email' });
+  }
+}
+
+/** Tenant-owned data needs a tenant, and only a user principal carries one. */
+export class TenantRequiredError extends BadUserInputError {
+  static readonly reason = 'TENANT_REQUIRED';
+  constructor() {
+    super('This operation needs a caller acting for a tenant', { reason: TenantRequiredError.reason });
+  }
+}
+
+/** An input field failed validation. */
+export class InvalidInputError extends BadUserInputError {
+  static readonly reason = 'INVALID_INPUT';
+  constructor(field: string, problem: string) {
+    super(`${field} ${problem}`, { reason: InvalidInputError.reason, field });
+  }
+}
+
+/** A role that people cannot hold (PARTNER, DEVICE). */
+export class RoleNotGrantableError extends BadUserInputError {
+  static readonly reason = 'ROLE_NOT_GRANTABLE';
+  constructor(role: string) {
+    super(`${role} is not a user role`, { reason: RoleNotGrantableError.reason, field: 'roles', role });
+  }
+}
+
+/** An `_entities` representation without a usable id or tenantId. */
+export class InvalidRepresentationError extends BadUserInputError {
+  static readonly reason = 'INVALID_REPRESENTATION';
+  constructor(typename: string, field: string) {
+    super(`${typename} representation needs a string ${field}`, { reason: InvalidRepresentationError.reason, typename, field });
+  }
+}
+
+/**
+ * The tenant does not exist or is not visible to the caller. Both cases
+ * answer the same, so the error is no oracle for other tenants' ids.
+ */
+export class TenantNotFoundError extends NotFoundError {
+  static readonly reason = 'TENANT_NOT_FOUND';
+  constructor() {
+    super('Tenant', { reason: TenantNotFoundError.reason });
+  }
+}
