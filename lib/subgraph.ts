@@ -4,7 +4,7 @@
  * server.ts calls this; index.ts binds it to a port.
  */
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import type { IncomingMessage, Server } from 'node:http';
@@ -50,7 +50,8 @@ export async function createSubgraphServer<Loaders>(opts: SubgraphOptions<Loader
     logger: opts.logger,
     // Our entry points own the signals and drain in order; Apollo's own handler would stop twice and hang.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginLandingPageDisabled(), errorReportingPlugin()],
+    // No inline traces: callers must not get timing and resolver detail from a subgraph.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), errorReportingPlugin()],
   });
   const server = createGraphQLHttpServer({
     apollo,

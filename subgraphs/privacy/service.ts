@@ -1,0 +1,286 @@
+/**
+ * Business rules of the privacy subgraph over its models: privacy settings
+ * with privacy-by-design defaults, and data-subject requests with computed
+ * deadlines and a status machine. No GraphQL here. Every read takes the
+ * caller's `DataScope` and filters by tenant in the query itself; every
+ * write is audited without personal data.
+ */
+import { isValidObjectId, trusted, Types, type QueryFilter } from 'mongoose';
+import type { AuditSink } from '../../lib/audit';
+import type { DataScope, Region } from '../../lib/context';
+import { BadUserInputError } from '../../lib/errors';
+import type { PageRequest } from '../../lib/pagination';
+import { addCalendarMonths, canTransition, DUE_MONTHS, EXTENDED_DUE_MONTHS, FINAL_STATUSES, legalHoldsFor } from './dsr-rules';
+import { ConcurrentUpdateError, DsrNotFoundError, ExtensionTooLateError, InvalidInputError, InvalidTransitionError } from './errors';
+import {
+  DSR_KINDS,
+  NOTIFICATION_CHANNELS,
+  type DataSharing,
+  type DataSubjectRequestDoc,
+  type DsrKind,
+  type DsrStatus,
+  type NotificationChannel,
+  type PrivacyModels,
+  type PrivacySettingsDoc,
+} from './model';
+
+/** The service's clock; tests inject a fixed one. */
+export type Clock = () => Date;
+
+/** Who writes, for which tenant, in which request: what an audit record needs. */
+export interface Writer {
+  /** `user:<id>` or `system:<id>`. */
+  actor: string;
+  requestId: string;
+  audit: AuditSink;
+}
+
+/** A writer acting for one tenant: creating tenant-owned data needs one. */
+export interface TenantWriter extends Writer {
+  tenantId: string;
+}
+
+// ---------------------------------------------------------------- scope
+
+/** The tenant part of a filter: nothing for an unrestricted scope, `$in` otherwise. */
+export function tenantFilter(scope: DataScope): { tenantId?: { $in: string[] } } {
+  return scope.tenantIds === undefined ? {} : { tenantId: trusted({ $in: scope.tenantIds }) };
+}
+
+const SUBJECT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+/** True for a well-formed subject id: opaque, 1-128 of letters, digits and `._:@-` (user ids, pseudonymous recipient ids). */
+export function isSubjectId(value: unknown): value is string {
+  return typeof value === 'string' && SUBJECT_ID.test(value);
+}
+
+export function assertSubjectId(subjectId: string, field = 'subjectId'): void {
+  if (!isSubjectId(subjectId)) throw new InvalidInputError(field, 'must be 1-128 letters, digits or ._:@-');
+}
+
+// ---------------------------------------------------------------- settings
+
+/** Privacy by design: nothing shared, no channel agreed, until the subject chooses. */
+export const DEFAULT_NOTIFICATION_CHANNELS: readonly NotificationChannel[] = [];
+export const DEFAULT_DATA_SHARING: Readonly<DataSharing> = { analytics: false, marketing: false, partners: false };
+const TOGGLES = ['analytics', 'marketing', 'partners'] as const;
+
+/** Settings as callers see them; `updatedAt` is null for defaults. */
+export interface PrivacySettingsView {
+  subjectId: string;
+  notificationChannels: NotificationChannel[];
+  dataSharing: DataSharing;
+  updatedAt: Date | null;
+}
+
+export interface PrivacySettingsChanges {
+  notificationChannels?: NotificationChannel[] | null;
+  dataSharing?: Partial<Record<keyof DataSharing, boolean | null>> | null;
+}
+
+/** The stored settings of `subjectId`, or the defaults when there are none. */
+export function settingsView(subjectId: string, doc: PrivacySettingsDoc | null | undefined): PrivacySettingsView {
+  if (!doc) return { subjectId, notificationChannels: [...DEFAULT_NOTIFICATION_CHANNELS], dataSharing: { ...DEFAULT_DATA_SHARING }, updatedAt: null };
+  return {
+    subjectId,
+    notificationChannels: [...doc.notificationChannels],
+    dataSharing: { analytics: doc.dataSharing.analytics, marketing: doc.dataSharing.marketing, partners: doc.dataSharing.partners },
+    updatedAt: doc.updatedAt,
+  };
+}
+
+export class PrivacySettingsService {
+  constructor(
+    private readonly models: PrivacyModels,
+    private readonly now: Clock = () => new Date(),
+  ) {}
+
+  /**
+   * The stored settings of many subjects in ONE query, by subject id. Only
+   * the scope's tenants are searched; when an unrestricted caller finds a
+   * subject in several tenants, the latest change wins.
+   */
+  async findBySubjects(scope: DataScope, subjectIds: readonly string[]): Promise<Map<string, PrivacySettingsDoc>> {
+    const found = new Map<string, PrivacySettingsDoc>();
+    const ids = [...new Set(subjectIds)];
+    if (!ids.length || scope.tenantIds?.length === 0) return found;
+    const docs = await this.models.PrivacySettings.find({ ...tenantFilter(scope), subjectId: trusted({ $in: ids }) })
+      .sort({ updatedAt: 1 })
+      .lean<PrivacySettingsDoc[]>();
+    for (const doc of docs) found.set(doc.subjectId, doc);
+    return found;
+  }
+
+  /**
+   * Applies `changes` to the subject's settings in the writer's tenant,
+   * starting from the defaults when there are none (upsert). Omitted fields
+   * stay as they are. Audits which fields changed, never their values.
+   */
+  async update(writer: TenantWriter, subjectId: string, changes: PrivacySettingsChanges): Promise<PrivacySettingsView> {
+    assertSubjectId(subjectId);
+    const set: Record<string, unknown> = { updatedAt: this.now() };
+    const setOnInsert: Record<string, unknown> = {};
+    const changed: string[] = [];
+    if (changes.notificationChannels != null) {
+      for (const c of changes.notificationChannels) {
+        if (!NOTIFICATION_CHANNELS.includes(c)) throw new InvalidInputError('notificationChannels', 'has an unknown channel');
+      }
+      // Stored deduplicated, in the enum's order, so equal choices compare equal.
+      set.notificationChannels = NOTIFICATION_CHANNELS.filter((c) => changes.notificationChannels!.includes(c));
+      changed.push('notificationChannels');
+    } else setOnInsert.notificationChannels = [...DEFAULT_NOTIFICATION_CHANNELS];
+    for (const toggle of TOGGLES) {
+      const value = changes.dataSharing?.[toggle];
+      if (value != null) {
+        set[`dataSharing.${toggle}`] = value;
+        changed.push(`dataSharing.${toggle}`);
+      } else setOnInsert[`dataSharing.${toggle}`] = DEFAULT_DATA_SHARING[toggle];
+    }
+    const filter = { tenantId: writer.tenantId, subjectId };
+    const update = { $set: set, ...(Object.keys(setOnInsert).length ? { $setOnInsert: setOnInsert } : {}) };
+    const options = { upsert: true, returnDocument: 'after', setDefaultsOnInsert: false, runValidators: true } as const;
+    let doc: PrivacySettingsDoc | null;
+    try {
+      doc = await this.models.PrivacySettings.findOneAndUpdate(filter, update, options).lean<PrivacySettingsDoc>();
+    } catch (err) {
+      // Two first-time upserts of one subject race on the unique index; the loser updates the winner's document.
+      if ((err as { code?: number }).code !== 11000) throw err;
+      doc = await this.models.PrivacySettings.findOneAndUpdate(filter, update, options).lean<PrivacySettingsDoc>();
+    }
+    await writer.audit.record({
+      type: 'privacy.settings.updated',
+      actor: writer.actor,
+      tenantId: writer.tenantId,
+      target: `PrivacySettings:${String(doc!._id)}`,
+      requestId: writer.requestId,
+      details: { changed },
+    });
+    return settingsView(subjectId, doc);
+  }
+}
+
+// ---------------------------------------------------------------- data-subject requests
+
+export interface CreateDsrInput {
+  subjectId: string;
+  kind: DsrKind;
+  /** Defaults to now; never in the future. */
+  receivedAt?: Date | null;
+}
+
+export interface DsrPage {
+  items: DataSubjectRequestDoc[];
+  /** Counted on demand: only when the client selects `totalCount`. */
+  totalCount: () => Promise<number>;
+}
+
+export class DataSubjectRequestService {
+  constructor(
+    private readonly models: PrivacyModels,
+    private readonly now: Clock,
+  ) {}
+
+  /**
+   * Records a request received by the writer's tenant. `dueAt` is one
+   * calendar month after `receivedAt`; an erasure carries the customs legal
+   * hold of `region` (every region's when unknown).
+   */
+  async create(writer: TenantWriter, input: CreateDsrInput, region?: Region): Promise<DataSubjectRequestDoc> {
+    assertSubjectId(input.subjectId);
+    if (!DSR_KINDS.includes(input.kind)) throw new InvalidInputError('kind', 'is not a request kind');
+    const now = this.now();
+    const receivedAt = input.receivedAt ?? now;
+    if (Number.isNaN(receivedAt.getTime())) throw new InvalidInputError('receivedAt', 'is not a date');
+    if (receivedAt.getTime() > now.getTime()) throw new InvalidInputError('receivedAt', 'cannot be in the future');
+    const created = await this.models.DataSubjectRequest.create({
+      tenantId: writer.tenantId,
+      subjectId: input.subjectId,
+      kind: input.kind,
+      status: 'RECEIVED',
+      receivedAt,
+      dueAt: addCalendarMonths(receivedAt, DUE_MONTHS),
+      extendedAt: null,
+      legalHolds: legalHoldsFor(input.kind, region),
+      completedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const doc = created.toObject() as DataSubjectRequestDoc;
+    await writer.audit.record({
+      type: 'dsr.created',
+      actor: writer.actor,
+      tenantId: writer.tenantId,
+      target: `DataSubjectRequest:${String(doc._id)}`,
+      requestId: writer.requestId,
+      details: { kind: doc.kind, dueAt: doc.dueAt.toISOString(), legalHolds: doc.legalHolds },
+    });
+    return doc;
+  }
+
+  /** One page of the scope's requests, oldest deadline first (ties by id): `first + 1` fetched. */
+  async list(scope: DataScope, page: PageRequest): Promise<DsrPage> {
+    const filter: QueryFilter<DataSubjectRequestDoc> = tenantFilter(scope);
+    if (page.after) {
+      const { k, id } = page.after;
+      if (typeof k !== 'number' || !Types.ObjectId.isValid(id) || String(new Types.ObjectId(id)) !== id) {
+        throw new BadUserInputError('after is not a valid cursor', { argument: 'after' });
+      }
+      const dueAt = new Date(k);
+      filter.$or = [{ dueAt: trusted({ $gt: dueAt }) }, { dueAt, _id: trusted({ $gt: new Types.ObjectId(id) }) }];
+    }
+    const items = await this.models.DataSubjectRequest.find(filter)
+      .sort({ dueAt: 1, _id: 1 })
+      .limit(page.first + 1)
+      .lean<DataSubjectRequestDoc[]>();
+    // A fresh filter: mongoose casts filters in place, which drops the `trusted` mark.
+    return { items, totalCount: () => this.models.DataSubjectRequest.countDocuments(tenantFilter(scope)).exec() };
+  }
+
+  /**
+   * Moves a request to `status`. Finished requests never move; EXTENDED is
+   * allowed once, before the original deadline, and sets `dueAt` to three
+   * calendar months after receipt; COMPLETED and REJECTED stamp
+   * `completedAt`. The write is conditional on the status read, so two
+   * concurrent moves cannot both succeed.
+   */
+  async updateStatus(writer: Writer, scope: DataScope, id: string, status: DsrStatus): Promise<DataSubjectRequestDoc> {
+    if (!isValidObjectId(id) || String(new Types.ObjectId(id)) !== id) throw new DsrNotFoundError();
+    const _id = new Types.ObjectId(id);
+    const current = await this.models.DataSubjectRequest.findOne({ _id, ...tenantFilter(scope) }).lean<DataSubjectRequestDoc>();
+    if (!current) throw new DsrNotFoundError();
+    if (!canTransition(current.status, status, current.extendedAt != null)) throw new InvalidTransitionError(current.status, status);
+    const now = this.now();
+    const set: Partial<DataSubjectRequestDoc> = { status, updatedAt: now };
+    if (status === 'EXTENDED') {
+      if (now.getTime() > current.dueAt.getTime()) throw new ExtensionTooLateError();
+      set.dueAt = addCalendarMonths(current.receivedAt, EXTENDED_DUE_MONTHS);
+      set.extendedAt = now;
+    }
+    if (FINAL_STATUSES.includes(status)) set.completedAt = now;
+    const updated = await this.models.DataSubjectRequest.findOneAndUpdate(
+      { _id, ...tenantFilter(scope), status: current.status },
+      { $set: set },
+      { returnDocument: 'after' },
+    ).lean<DataSubjectRequestDoc>();
+    if (!updated) throw new ConcurrentUpdateError();
+    await writer.audit.record({
+      type: 'dsr.status_changed',
+      actor: writer.actor,
+      tenantId: updated.tenantId,
+      target: `DataSubjectRequest:${id}`,
+      requestId: writer.requestId,
+      details: { from: current.status, to: status, dueAt: updated.dueAt.toISOString() },
+    });
+    return updated;
+  }
+}
+
+/** Both services over one set of models and one clock. */
+export interface PrivacyServices {
+  settings: PrivacySettingsService;
+  requests: DataSubjectRequestService;
+}
+
+export function createServices(models: PrivacyModels, now: Clock = () => new Date()): PrivacyServices {
+  return { settings: new PrivacySettingsService(models, now), requests: new DataSubjectRequestService(models, now) };
+}
