@@ -14,8 +14,10 @@ import { decodePrincipal } from '../lib/principal';
 export const DEV_PRINCIPAL_HEADER = 'x-dev-principal';
 
 export function defaultDevPrincipal(): Principal {
-  const admin = demoPlan().users[0];
-  return { kind: 'user', id: admin.id, tenantId: admin.tenantId, roles: admin.roles, scopes: ['shipments:read', 'shipments:write', 'events:write', 'devices:read', 'devices:write'] };
+  const plan = demoPlan();
+  const admin = plan.users[0];
+  const region = plan.tenants.find((t) => t.id === admin.tenantId)?.homeRegion;
+  return { kind: 'user', id: admin.id, tenantId: admin.tenantId, region, roles: admin.roles, scopes: ['shipments:read', 'shipments:write', 'events:write', 'devices:read', 'devices:write'] };
 }
 
 export function resolveGatewayPrincipal(appEnv: AppEnv): (req: IncomingMessage) => Principal {

@@ -97,6 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subgraphTimeoutMs: timeout,
     seed: seedRaw === undefined ? appEnv === 'development' : seedRaw === 'true' || seedRaw === '1',
   };
+  // Demo data has published credentials (e.g. derivable tracking tokens): development only.
+  if (config.seed && appEnv !== 'development') problems.push('SEED=true is allowed only with APP_ENV=development');
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

@@ -19,7 +19,7 @@ export type Region = 'EU' | 'US' | 'APAC';
 export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'system'; id: string }
-  | { kind: 'user'; id: string; tenantId: string; roles: string[]; scopes: string[] };
+  | { kind: 'user'; id: string; tenantId: string; roles: string[]; scopes: string[]; /** The tenant's home region. */ region?: Region };
 
 /**
  * What data a request may touch. Services pass it into every query, so
@@ -72,6 +72,7 @@ export function createRequestContext<Loaders>(req: IncomingMessage, deps: Contex
     requestId,
     principal,
     scope,
+    region: principal.kind === 'user' ? principal.region : undefined,
     logger: deps.logger.child({ requestId }),
     audit: deps.audit,
     loaders: deps.createLoaders(scope),

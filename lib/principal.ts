@@ -21,7 +21,10 @@ export function decodePrincipal(raw: string | undefined): Principal {
   if (!raw || raw.length > 4096) return { kind: 'anonymous' };
   try {
     const p = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Principal;
-    if (p.kind === 'user' && typeof p.id === 'string' && typeof p.tenantId === 'string' && Array.isArray(p.roles) && Array.isArray(p.scopes)) return p;
+    if (p.kind === 'user' && typeof p.id === 'string' && typeof p.tenantId === 'string' && Array.isArray(p.roles) && Array.isArray(p.scopes)) {
+      if (p.region !== undefined && !['EU', 'US', 'APAC'].includes(p.region)) return { kind: 'anonymous' };
+      return p;
+    }
     if (p.kind === 'system' && typeof p.id === 'string') return p;
   } catch {
     // fall through: a malformed header is an anonymous caller

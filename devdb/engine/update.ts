@@ -94,6 +94,8 @@ function applyOperators(doc: Document, u: Document, opts: ApplyOptions): Documen
   for (const op of ['$set', '$unset', '$rename'] as const) {
     for (const path of Object.keys(modifier[op] ?? {})) {
       if (path === '_id' || path.startsWith('_id.')) {
+        // An upsert may give the new document its _id ($setOnInsert / $set); an existing _id never changes.
+        if (opts.inserting && doc._id === undefined && op === '$set') continue;
         if (op !== '$set' || !valuesEqual(modifier.$set[path], getPath(doc, path))) {
           throw new MongoServerError('ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
         }

@@ -1,0 +1,55 @@
+/**
+ * `npm start`: the whole platform in one process on its embedded defaults
+ * (devdb persisting under DATA_DIR, demo data on first run), or against
+ * MONGODB_URI when set. Prints the URLs and how to try it.
+ */
+import { loadConfig, ConfigError } from '../lib/config';
+import { demoPlan } from '../lib/demo';
+import { createLogger } from '../lib/logger';
+import { demoTrackingLinks } from '../subgraphs/shipment/seed';
+import { startPlatform } from './platform';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('tracksafe', config.logLevel);
+  const platform = await startPlatform({ config, logger });
+  const lines = [
+    '',
+    `Tracksafe is running (${config.appEnv})`,
+    `  gateway     ${platform.gatewayUrl}   (Sandbox: open it in a browser)`,
+    ...Object.entries(platform.subgraphUrls).map(([n, u]) => `  ${n.padEnd(11)} ${u}`),
+    `  database    ${config.mongodbUri ? 'MONGODB_URI' : `embedded devdb ${platform.mongoUri} (data in ${config.dataDir}/devdb)`}`,
+    `  health      ${platform.gatewayUrl.replace('/graphql', '/readyz')}`,
+    platform.seeded ? '  demo data   seeded (2 tenants, users of every role, devices, 50 shipments)' : '  demo data   already present',
+    ...(config.seed
+      ? ['', 'Public tracking (no login): trackShipment(trackingNumber, token)', ...demoTrackingLinks(demoPlan()).map((l) => `  ${l.trackingNumber}  token ${l.token}  (${l.status})`)]
+      : []),
+    '',
+    'Try:',
+    `  curl -s ${platform.gatewayUrl} -H 'content-type: application/json' \\`,
+    `    -d '{"query":"{ shipments(first: 3) { totalCount edges { node { trackingNumber status tenant { name } } } } }"}'`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    platform.stop().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  const msg = err instanceof ConfigError ? err.message : `Tracksafe failed to start: ${err instanceof Error ? err.message : String(err)}`;
+  process.stderr.write(msg + '\n');
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+/**
+ * Resolvers of the shipment subgraph: thin. Arguments go to the services,
+ * per-shipment fields and `__resolveReference` go through the request's
+ * loaders, and results go back as they are. Every field except
+ * `trackShipment` needs a caller (the SDL's contract); roles and scopes are
+ * enforced by the directive rules, not here.
+ */
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { DateTimeResolver } from 'graphql-scalars';
+import type { RequestContext } from '../../lib/context';
+import { pageRequest, toConnection } from '../../lib/pagination';
+import { UnauthenticatedError } from './errors';
+import type { ShipmentLoaders } from './loaders';
+import type { Caller, Shipment, TrackingEvent, WriteContext } from './records';
+import { dateCursor, type CreateShipmentInput, type ShipmentFilter, type ShipmentService, type UpdateShipmentDetailsInput } from './service';
+import type { RecordTrackingEventInput, TrackingService } from './tracking';
+
+type Ctx = RequestContext<ShipmentLoaders>;
+
+export interface ResolverDeps {
+  shipments: ShipmentService;
+  tracking: TrackingService;
+}
+
+/** The caller of a request; anonymous callers are refused. */
+function callerOf(ctx: Ctx): Caller {
+  const p = ctx.principal;
+  if (p.kind === 'user') return { kind: 'user', id: p.id, tenantId: p.tenantId, roles: p.roles };
+  if (p.kind === 'system') return { kind: 'system', id: p.id };
+  throw new UnauthenticatedError();
+}
+
+function writeContext(ctx: Ctx): WriteContext {
+  return { caller: callerOf(ctx), scope: ctx.scope, requestId: ctx.requestId, audit: ctx.audit };
+}
+
+const shipmentCursor = (s: Shipment) => ({ k: s.createdAt.getTime(), id: s.id });
+const eventCursor = (e: TrackingEvent) => ({ k: e.occurredAt.getTime(), id: e.id });
+
+export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
+  return {
+    DateTime: DateTimeResolver,
+    Query: {
+      shipment: (_: unknown, args: { id: string }, ctx: Ctx) => {
+        callerOf(ctx);
+        return ctx.loaders.shipmentById.load(args.id);
+      },
+      shipments: async (_: unknown, args: { filter?: ShipmentFilter | null; first?: number | null; after?: string | null }, ctx: Ctx) => {
+        callerOf(ctx);
+        const page = pageRequest(args.first, args.after);
+        const { items, totalCount } = await deps.shipments.listShipments(ctx.scope, args.filter ?? {}, page);
+        // Nested entity hops in the same request reuse what the list loaded.
+        for (const s of items) ctx.loaders.shipmentById.prime(s.id, s);
+        return toConnection(items, page.first, shipmentCursor, totalCount);
+      },
+      trackShipment: (_: unknown, args: { trackingNumber: string; token: string }) => deps.tracking.publicTracking(args.trackingNumber, args.token),
+    },
+    Mutation: {
+      createShipment: (_: unknown, args: { input: CreateShipmentInput }, ctx: Ctx) =>
+        deps.shipments.createShipment(args.input, { ...writeContext(ctx), region: ctx.region }),
+      recordTrackingEvent: (_: unknown, args: { input: RecordTrackingEventInput }, ctx: Ctx) => deps.tracking.recordTrackingEvent(args.input, writeContext(ctx)),
+      updateShipmentDetails: (_: unknown, args: { id: string; input: UpdateShipmentDetailsInput }, ctx: Ctx) =>
+        deps.shipments.updateShipmentDetails(args.id, args.input, writeContext(ctx)),
+    },
+    Shipment: {
+      // Another tenant's shipment resolves to null, as an unknown id does.
+      __resolveReference: (ref: { id?: unknown }, ctx: Ctx) => {
+        if (ctx.principal.kind === 'anonymous' || typeof ref.id !== 'string') return null;
+        return ctx.loaders.shipmentById.load(ref.id);
+      },
+      // Present only on `createShipment`'s result: only the token's hash is stored.
+      publicTrackingToken: (s: Shipment) => s.publicTrackingToken ?? null,
+      events: async (s: Shipment, args: { first?: number | null; after?: string | null }, ctx: Ctx) => {
+        const page = pageRequest(args.first, args.after);
+        const after = page.after ? dateCursor(page.after) : undefined;
+        const { items, total } = await ctx.loaders.eventPage.load({ shipmentId: s.id, first: page.first, after });
+        return toConnection(items, page.first, eventCursor, total);
+      },
+      latestEvent: async (s: Shipment, _args: unknown, ctx: Ctx) => (await ctx.loaders.eventPage.load({ shipmentId: s.id, first: 1 })).items[0] ?? null,
+    },
+  } as GraphQLResolverMap<Ctx>;
+}
