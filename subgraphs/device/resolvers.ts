@@ -1,0 +1,63 @@
+/**
+ * Resolvers: thin. Arguments go to the service or a loader, results come
+ * back as plain records. References and per-shipment fields go through the
+ * request's loaders, scoped to the caller's tenant.
+ */
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { DateTimeResolver } from 'graphql-scalars';
+import type { AuditSink } from '../../lib/audit';
+import type { RequestContext } from '../../lib/context';
+import { pageRequest, toConnection } from '../../lib/pagination';
+import type { DeviceLoaders } from './loaders';
+import type { DeviceModels } from './model';
+import { type AlarmRule, type RecordSensorReadingInput, recordSensorReading } from './readings';
+import { type RegisterDeviceInput, type SensorReading, type WriteContext, actorOf, listDevices, registerDevice } from './service';
+
+type Ctx = RequestContext<DeviceLoaders>;
+
+export interface ResolverDeps {
+  models: DeviceModels;
+  audit: AuditSink;
+  now: () => Date;
+  alarmRule: AlarmRule;
+}
+
+interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
+  const { models } = deps;
+  const writeContext = (ctx: Ctx): WriteContext => ({ actor: actorOf(ctx.principal), audit: ctx.audit, requestId: ctx.requestId, now: deps.now });
+
+  return {
+    DateTime: DateTimeResolver,
+    Query: {
+      device: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.deviceById.load(id),
+      devices: (_: unknown, { first, after }: PageArgs, ctx: Ctx) => listDevices(models, ctx.scope, pageRequest(first, after)),
+    },
+    Mutation: {
+      registerDevice: (_: unknown, { input }: { input: RegisterDeviceInput }, ctx: Ctx) => registerDevice(models, writeContext(ctx), input),
+      recordSensorReading: (_: unknown, { input }: { input: RecordSensorReadingInput }, ctx: Ctx) =>
+        recordSensorReading(models, writeContext(ctx), { alarmRule: deps.alarmRule }, input),
+    },
+    Device: {
+      __resolveReference: (ref: { id: string }, ctx: Ctx) => ctx.loaders.deviceById.load(ref.id),
+    },
+    Shipment: {
+      // Shipments are owned by the shipment subgraph: a reference is all this one needs.
+      __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
+      devices: (shipment: { id: string }, _: unknown, ctx: Ctx) => ctx.loaders.devicesByShipment.load(shipment.id),
+      readings: async (shipment: { id: string }, { first, after }: PageArgs, ctx: Ctx) => {
+        const page = pageRequest(first, after);
+        const { items, totalCount } = await ctx.loaders.readingPage.load({ shipmentId: shipment.id, ...page });
+        return toConnection(items, page.first, (r: SensorReading) => ({ k: r.recordedAt.getTime(), id: r.id }), totalCount);
+      },
+      latestReading: async (shipment: { id: string }, _: unknown, ctx: Ctx) => {
+        const { items } = await ctx.loaders.readingPage.load({ shipmentId: shipment.id, first: 1 });
+        return items[0] ?? null;
+      },
+    },
+  };
+}

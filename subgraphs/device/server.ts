@@ -1,0 +1,57 @@
+/**
+ * Builds the device subgraph: models on the default store, resolvers, the
+ * per-request loaders and the shared server shell. index.ts binds it to a
+ * port; tests call `buildDeviceSubgraph` and listen on port 0.
+ */
+import type { AuditSink } from '../../lib/audit';
+import type { AppEnv } from '../../lib/config';
+import type { Principal } from '../../lib/context';
+import type { DataStores } from '../../lib/db';
+import type { Logger } from '../../lib/logger';
+import { principalFromRequest } from '../../lib/principal';
+import { createSubgraphServer, type SubgraphServer } from '../../lib/subgraph';
+import type { IncomingMessage } from 'node:http';
+import { createLoaders } from './loaders';
+import { createModels, ensureIndexes } from './model';
+import { type AlarmRule, noAlarm } from './readings';
+import { createResolvers } from './resolvers';
+
+export { createModels } from './model';
+export { seed } from './seed';
+
+export interface DeviceSubgraphOptions {
+  stores: DataStores;
+  logger: Logger;
+  audit: AuditSink;
+  appEnv: AppEnv;
+  /**
+   * Who is calling.
+   * @default principalFromRequest (the gateway's forwarded principal)
+   */
+  resolvePrincipal?: (req: IncomingMessage) => Principal;
+  /**
+   * The clock (tests freeze it).
+   * @default () => new Date()
+   */
+  now?: () => Date;
+  /**
+   * Decides `alarm` for each new reading.
+   * @default noAlarm (the parcel's temperature profile is not reachable from this subgraph yet)
+   */
+  alarmRule?: AlarmRule;
+}
+
+export async function buildDeviceSubgraph(options: DeviceSubgraphOptions): Promise<SubgraphServer> {
+  const models = createModels(options.stores.forRegion());
+  await ensureIndexes(models);
+  return createSubgraphServer({
+    name: 'device',
+    appEnv: options.appEnv,
+    stores: options.stores,
+    logger: options.logger,
+    audit: options.audit,
+    resolvers: createResolvers({ models, audit: options.audit, now: options.now ?? (() => new Date()), alarmRule: options.alarmRule ?? noAlarm }),
+    createLoaders: (scope) => createLoaders(models, scope),
+    resolvePrincipal: options.resolvePrincipal ?? principalFromRequest,
+  });
+}
