@@ -4,6 +4,7 @@
  */
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { DRAIN_TIMEOUT_MS, onShutdown } from '../lib/shutdown';
 import { SUBGRAPH_NAMES, loadSupergraphSdl, type SubgraphName } from '../schema';
 import { createGateway } from './server';
 
@@ -14,12 +15,7 @@ async function main(): Promise<void> {
   const gw = await createGateway({ appEnv: config.appEnv, supergraphSdl: loadSupergraphSdl(), subgraphUrls, subgraphTimeoutMs: config.subgraphTimeoutMs, logger });
   const port = await gw.listen(config.gatewayPort, config.host);
   logger.info({ port }, 'gateway listening');
-  const shutdown = () => {
-    logger.info('gateway draining');
-    gw.stop().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  onShutdown(logger, () => gw.stop(), DRAIN_TIMEOUT_MS);
 }
 
 main().catch((err) => {

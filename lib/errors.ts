@@ -1,6 +1,9 @@
 /**
  * Errors the platform raises on purpose, each with a stable code in
- * `extensions.code`. Clients and tests branch on the code, never on the
+ * `extensions.code` and, for the cases every subgraph shares (no caller, no
+ * tenant, bad input or representation, concurrent update, reused
+ * idempotency key), a stable `extensions.reason` named by the class's static
+ * `reason`. Clients and tests branch on code and reason, never on the
  * message. Anything else that escapes a resolver is an internal error and is
  * masked outside development (see `formatError`).
  */
@@ -51,6 +54,63 @@ export class ConflictError extends AppError {
   constructor(message: string, extensions: Record<string, unknown> = {}) {
     super(ErrorCode.CONFLICT, message, extensions);
   }
+}
+
+/** No verified caller: the field needs one. Carries no `reason`: the code says it all. */
+export class UnauthenticatedError extends AppError {
+  static readonly reason = 'UNAUTHENTICATED';
+  constructor() {
+    super(ErrorCode.UNAUTHENTICATED, 'Authentication required');
+  }
+}
+
+/** Tenant-owned data needs a tenant, and only a user principal carries one (a system caller does not). */
+export class TenantRequiredError extends BadUserInputError {
+  static readonly reason = 'TENANT_REQUIRED';
+  constructor() {
+    super('This operation needs a caller acting for a tenant', { reason: TenantRequiredError.reason });
+  }
+}
+
+/** An input field failed validation; `field` is its path in the input. The message never echoes the value. */
+export class InvalidInputError extends BadUserInputError {
+  static readonly reason = 'INVALID_INPUT';
+  constructor(field: string, problem: string) {
+    super(`${field} ${problem}`, { reason: InvalidInputError.reason, field });
+  }
+}
+
+/** An `_entities` representation whose `field` is missing or unusable (see `representationField` in lib/caller.ts). */
+export class InvalidRepresentationError extends BadUserInputError {
+  static readonly reason = 'INVALID_REPRESENTATION';
+  constructor(typename: string, field: string) {
+    super(`${typename} representation needs a valid ${field}`, { reason: InvalidRepresentationError.reason, typename, field });
+  }
+}
+
+/** Someone else changed the record (`what`, e.g. "shipment") between our read and our write; the caller may retry. */
+export class ConcurrentUpdateError extends ConflictError {
+  static readonly reason = 'CONCURRENT_UPDATE';
+  constructor(what: string) {
+    super(`The ${what} changed concurrently; retry the request`, { reason: ConcurrentUpdateError.reason });
+  }
+}
+
+/**
+ * The idempotency key `key` (e.g. `clientEventId`) was used before with a
+ * different payload. `extensions` names the input it came from, in the
+ * subgraph's convention (`field` or `argument`).
+ */
+export class IdempotencyKeyReusedError extends ConflictError {
+  static readonly reason = 'IDEMPOTENCY_KEY_REUSED';
+  constructor(key: string, extensions: Record<string, unknown> = {}) {
+    super(`${key} was already used with a different payload`, { reason: IdempotencyKeyReusedError.reason, ...extensions });
+  }
+}
+
+/** True for MongoDB's duplicate-key error (E11000): a unique index refused the write. */
+export function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }
 
 /**

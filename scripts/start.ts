@@ -6,6 +6,7 @@
 import { loadConfig, ConfigError } from '../lib/config';
 import { demoPlan } from '../lib/demo';
 import { createLogger } from '../lib/logger';
+import { DRAIN_TIMEOUT_MS, onShutdown } from '../lib/shutdown';
 import { demoTrackingLinks } from '../subgraphs/shipment/seed';
 import { startPlatform } from './platform';
 
@@ -31,21 +32,8 @@ async function main(): Promise<void> {
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    platform.stop().then(
-      () => process.exit(0),
-      (err) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  // Front to back: the gateway drains, then the subgraphs, then the database (platform.ts).
+  onShutdown(logger, () => platform.stop(), DRAIN_TIMEOUT_MS);
 }
 
 main().catch((err) => {

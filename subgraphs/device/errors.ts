@@ -2,18 +2,20 @@
  * Errors the device subgraph raises on purpose. Each uses a shared code
  * (NOT_FOUND, BAD_USER_INPUT, CONFLICT, FORBIDDEN, UNAUTHENTICATED) in
  * `extensions.code` and a stable, more specific `extensions.reason`; clients
- * branch on those, never on the message.
+ * branch on those, never on the message. The cases every subgraph shares
+ * live in lib/errors.ts (no caller and no tenant are raised through
+ * lib/caller.ts); the one raised here directly is re-exported.
  */
-import { AppError, BadUserInputError, ConflictError, ErrorCode, NotFoundError } from '../../lib/errors';
+import { AppError, BadUserInputError, ErrorCode, NotFoundError } from '../../lib/errors';
+
+export { IdempotencyKeyReusedError } from '../../lib/errors';
 
 export const DeviceErrorReason = {
   DEVICE_NOT_FOUND: 'DEVICE_NOT_FOUND',
   DEVICE_QUARANTINED: 'DEVICE_QUARANTINED',
   DEVICE_RETIRED: 'DEVICE_RETIRED',
   REPORTER_NOT_ALLOWED: 'REPORTER_NOT_ALLOWED',
-  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   INVALID_READING: 'INVALID_READING',
-  TENANT_REQUIRED: 'TENANT_REQUIRED',
 } as const;
 
 /** The device does not exist in the caller's tenant (another tenant's device looks the same). */
@@ -39,23 +41,9 @@ export class ReporterNotAllowedError extends AppError {
   }
 }
 
-/** The idempotency key was used before with a different payload. */
-export class IdempotencyKeyReusedError extends ConflictError {
-  constructor() {
-    super('clientReadingId was already used with a different payload', { reason: DeviceErrorReason.IDEMPOTENCY_KEY_REUSED, argument: 'input.clientReadingId' });
-  }
-}
-
 /** The reading is malformed; `argument` names the offending input field. */
 export class InvalidReadingError extends BadUserInputError {
   constructor(message: string, argument: string) {
     super(message, { reason: DeviceErrorReason.INVALID_READING, argument });
-  }
-}
-
-/** Tenant-owned data can only be created by a principal that belongs to a tenant. */
-export class TenantRequiredError extends AppError {
-  constructor() {
-    super(ErrorCode.UNAUTHENTICATED, 'a tenant principal is required', { reason: DeviceErrorReason.TENANT_REQUIRED });
   }
 }

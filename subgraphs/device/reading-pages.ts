@@ -2,10 +2,11 @@
  * Pages of sensor readings for many shipments at once: the query behind the
  * `Shipment.readings` and `Shipment.latestReading` loaders.
  */
+import { tenantMatch } from '../../lib/caller';
 import type { DataScope } from '../../lib/context';
 import type { CursorPosition } from '../../lib/pagination';
 import type { DeviceModels, ReadingDoc } from './model';
-import { type SensorReading, dateCursor, tenantMatch, toReading } from './service';
+import { type SensorReading, dateCursor, toReading } from './service';
 
 /** One shipment's page of readings: newest first, `after` a cursor of the same order. */
 export interface ReadingPageRequest {

@@ -4,26 +4,15 @@
  * link and the audit trail. Plain functions over the models.
  */
 import { createHash } from 'node:crypto';
+import { trusted } from 'mongoose';
+import { isDuplicateKey } from '../../lib/errors';
 import { DeviceNotFoundError, DeviceRefusedError, IdempotencyKeyReusedError, InvalidReadingError, ReporterNotAllowedError } from './errors';
 import type { DeviceDoc, DeviceModels, ReadingDoc, SensorType, SensorUnit } from './model';
 import { newId, shipmentDeviceId } from './model';
-import { type SensorReading, type WriteContext, op, toReading } from './service';
+import { type SensorReading, type WriteContext, reportedFields, toReading } from './service';
 
-export interface RecordSensorReadingInput {
-  deviceId: string;
-  clientReadingId: string;
-  shipmentId?: string | null;
-  parcelBarcode?: string | null;
-  recordedAt: Date;
-  windowStartedAt?: Date | null;
-  type: SensorType;
-  value?: number | null;
-  min?: number | null;
-  max?: number | null;
-  mean?: number | null;
-  unit: SensorUnit;
-  jws?: string | null;
-}
+/** What a device sends (SDL: RecordSensorReadingInput): a stored reading without the fields the server sets. */
+export type RecordSensorReadingInput = Omit<ReadingDoc, '_id' | 'tenantId' | 'payloadHash' | 'verified' | 'alarm' | 'createdAt'>;
 
 /** The reading about to be stored, as the alarm rule sees it. */
 export type ReadingCandidate = Omit<SensorReading, 'id' | 'verified' | 'alarm'> & { tenantId: string };
@@ -96,16 +85,14 @@ export function payloadHash(input: RecordSensorReadingInput): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 
-const isDuplicateKey = (err: unknown): boolean => (err as { code?: unknown } | null)?.code === 11000;
-
 /**
  * A device principal (role DEVICE without PARTNER) may report for itself, or
  * relay as an ACTIVE gateway of the same tenant (SDL: RecordSensorReadingInput).
  */
 function checkReporter(ctx: WriteContext, device: DeviceDoc, reporter: DeviceDoc | undefined): void {
-  const { roles, principalId } = ctx.actor;
+  const { roles, id } = ctx.caller;
   if (!roles.includes('DEVICE') || roles.includes('PARTNER')) return;
-  if (principalId === device._id) return;
+  if (id === device._id) return;
   if (reporter?.kind === 'GATEWAY' && reporter.status === 'ACTIVE') return;
   throw new ReporterNotAllowedError();
 }
@@ -117,16 +104,16 @@ export interface RecordDeps {
 /**
  * Records a reading idempotently on (tenant, device, clientReadingId): a
  * repeat with the same payload returns the first reading, a different
- * payload is a CONFLICT. The device must be in the actor's tenant and
+ * payload is a CONFLICT. The device must be in the caller's tenant and
  * neither QUARANTINED nor RETIRED; each accepted call moves its `lastSeenAt`.
  * `verified` stays false until device keys land: the JWS is stored as given.
  */
 export async function recordSensorReading(models: DeviceModels, ctx: WriteContext, deps: RecordDeps, input: RecordSensorReadingInput): Promise<SensorReading> {
   const now = ctx.now();
   validateReading(input, now);
-  const { tenantId, principalId } = ctx.actor;
+  const { tenantId, id: principalId } = ctx.caller;
   const ids = [...new Set([input.deviceId, principalId])];
-  const devices = await models.Device.find({ tenantId, _id: op({ $in: ids }) }).lean<DeviceDoc[]>();
+  const devices = await models.Device.find({ tenantId, _id: trusted({ $in: ids }) }).lean<DeviceDoc[]>();
   const device = devices.find((d) => d._id === input.deviceId);
   if (!device) throw new DeviceNotFoundError();
   checkReporter(ctx, device, devices.find((d) => d._id === principalId));
@@ -136,20 +123,7 @@ export async function recordSensorReading(models: DeviceModels, ctx: WriteContex
   }
 
   const hash = payloadHash(input);
-  const candidate: ReadingCandidate = {
-    tenantId,
-    deviceId: device._id,
-    shipmentId: input.shipmentId ?? null,
-    parcelBarcode: input.parcelBarcode ?? null,
-    recordedAt: input.recordedAt,
-    windowStartedAt: input.windowStartedAt ?? null,
-    type: input.type,
-    value: input.value ?? null,
-    min: input.min ?? null,
-    max: input.max ?? null,
-    mean: input.mean ?? null,
-    unit: input.unit,
-  };
+  const candidate: ReadingCandidate = { tenantId, ...reportedFields({ ...input, deviceId: device._id }) };
   const doc: ReadingDoc = {
     ...candidate,
     _id: newId(),
@@ -175,8 +149,8 @@ export async function recordSensorReading(models: DeviceModels, ctx: WriteContex
     const first = await models.SensorReading.findOne({ tenantId, deviceId: device._id, clientReadingId: input.clientReadingId }).lean<ReadingDoc>();
     if (!first) throw new Error('reading vanished after a duplicate-key error');
     if (first.payloadHash !== hash) {
-      await Promise.all([touch, refused(ctx, device._id, 'IDEMPOTENCY_KEY_REUSED')]);
-      throw new IdempotencyKeyReusedError();
+      await Promise.all([touch, refused(ctx, device._id, IdempotencyKeyReusedError.reason)]);
+      throw new IdempotencyKeyReusedError('clientReadingId', { argument: 'input.clientReadingId' });
     }
     await touch;
     return toReading(first);
@@ -213,8 +187,8 @@ async function attach(models: DeviceModels, tenantId: string, shipmentId: string
 async function refused(ctx: WriteContext, deviceId: string, reason: string): Promise<void> {
   await ctx.audit.record({
     type: 'sensor_reading.refused',
-    actor: ctx.actor.principalId,
-    tenantId: ctx.actor.tenantId,
+    actor: ctx.caller.id,
+    tenantId: ctx.caller.tenantId,
     target: `Device:${deviceId}`,
     requestId: ctx.requestId,
     details: { reason },

@@ -6,12 +6,13 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { AuditSink } from '../../lib/audit';
+import { tenantCallerOf } from '../../lib/caller';
 import type { RequestContext } from '../../lib/context';
 import { pageRequest, toConnection } from '../../lib/pagination';
 import type { DeviceLoaders } from './loaders';
 import type { DeviceModels } from './model';
 import { type AlarmRule, type RecordSensorReadingInput, recordSensorReading } from './readings';
-import { type RegisterDeviceInput, type SensorReading, type WriteContext, actorOf, listDevices, registerDevice } from './service';
+import { type RegisterDeviceInput, type SensorReading, type WriteContext, listDevices, registerDevice } from './service';
 
 type Ctx = RequestContext<DeviceLoaders>;
 
@@ -29,7 +30,7 @@ interface PageArgs {
 
 export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
   const { models } = deps;
-  const writeContext = (ctx: Ctx): WriteContext => ({ actor: actorOf(ctx.principal), audit: ctx.audit, requestId: ctx.requestId, now: deps.now });
+  const writeContext = (ctx: Ctx): WriteContext => ({ caller: tenantCallerOf(ctx.principal), audit: ctx.audit, requestId: ctx.requestId, now: deps.now });
 
   return {
     DateTime: DateTimeResolver,

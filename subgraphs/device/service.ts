@@ -4,12 +4,12 @@
  * read takes the request's `DataScope` and filters by tenant in the query
  * itself. No GraphQL types here.
  */
-import mongoose from 'mongoose';
+import { trusted } from 'mongoose';
 import type { AuditSink } from '../../lib/audit';
-import type { DataScope, Principal } from '../../lib/context';
+import { type TenantCaller, tenantFilter } from '../../lib/caller';
+import type { DataScope } from '../../lib/context';
 import { BadUserInputError } from '../../lib/errors';
 import { type Connection, type CursorPosition, type PageRequest, toConnection } from '../../lib/pagination';
-import { TenantRequiredError } from './errors';
 import type { DeviceDoc, DeviceKind, DeviceModels, DeviceStatus, ReadingDoc, SensorType, SensorUnit } from './model';
 import { DEVICE_KINDS, newId } from './model';
 
@@ -41,38 +41,18 @@ export interface SensorReading {
   alarm: boolean;
 }
 
-/** Who writes: a principal of one tenant. Tenant-owned data is created in `tenantId`, never in a tenant named by the input. */
-export interface Actor {
-  tenantId: string;
-  principalId: string;
-  roles: readonly string[];
-}
-
-/** What a write needs besides its input: where to audit, the request id, the clock. */
+/**
+ * What a write needs besides its input: who writes (a caller of one tenant:
+ * tenant-owned data is created in its tenant, never in one named by the
+ * input; see `tenantCallerOf`), where to audit, the request id, the clock.
+ * Device audit records name the caller by its bare id (a device token's id
+ * is the device's), not by lib/caller's `actorOf`.
+ */
 export interface WriteContext {
-  actor: Actor;
+  caller: TenantCaller;
   audit: AuditSink;
   requestId: string;
   now: () => Date;
-}
-
-/** The actor behind a principal; only a user principal (person, API client or device token) belongs to a tenant. */
-export function actorOf(principal: Principal): Actor {
-  if (principal.kind !== 'user') throw new TenantRequiredError();
-  return { tenantId: principal.tenantId, principalId: principal.id, roles: principal.roles };
-}
-
-/** `sanitizeFilter` is on: operators we build ourselves (never from input) are marked trusted. */
-export const op = <T extends object>(operator: T): T => mongoose.trusted(operator) as T;
-
-/** The tenant part of every filter: nothing for an unrestricted scope, `$in` of the scope's tenants otherwise. */
-export function tenantFilter(scope: DataScope): { tenantId?: { $in: string[] } } {
-  return scope.tenantIds ? { tenantId: op({ $in: scope.tenantIds }) } : {};
-}
-
-/** Same as {@link tenantFilter} for aggregation pipelines (not sanitized, so no trusted marker). */
-export function tenantMatch(scope: DataScope): { tenantId?: { $in: string[] } } {
-  return scope.tenantIds ? { tenantId: { $in: scope.tenantIds } } : {};
 }
 
 export function toDevice(doc: DeviceDoc): Device {
@@ -88,23 +68,28 @@ export function toDevice(doc: DeviceDoc): Device {
   };
 }
 
-export function toReading(doc: ReadingDoc): SensorReading {
+/** What a device reports about one reading, as stored or as sent (absent optional fields may be undefined). */
+export type ReportedFields = Pick<ReadingDoc, 'deviceId' | 'shipmentId' | 'parcelBarcode' | 'recordedAt' | 'windowStartedAt' | 'type' | 'value' | 'min' | 'max' | 'mean' | 'unit'>;
+
+/** The reported fields of a reading as callers see them: absent optional ones are null. Shared by `toReading` and the alarm rule's candidate. */
+export function reportedFields(src: ReportedFields): Omit<SensorReading, 'id' | 'verified' | 'alarm'> {
   return {
-    id: doc._id,
-    deviceId: doc.deviceId,
-    shipmentId: doc.shipmentId ?? null,
-    parcelBarcode: doc.parcelBarcode ?? null,
-    recordedAt: new Date(doc.recordedAt),
-    windowStartedAt: doc.windowStartedAt ? new Date(doc.windowStartedAt) : null,
-    type: doc.type,
-    value: doc.value ?? null,
-    min: doc.min ?? null,
-    max: doc.max ?? null,
-    mean: doc.mean ?? null,
-    unit: doc.unit,
-    verified: doc.verified,
-    alarm: doc.alarm,
+    deviceId: src.deviceId,
+    shipmentId: src.shipmentId ?? null,
+    parcelBarcode: src.parcelBarcode ?? null,
+    recordedAt: new Date(src.recordedAt),
+    windowStartedAt: src.windowStartedAt ? new Date(src.windowStartedAt) : null,
+    type: src.type,
+    value: src.value ?? null,
+    min: src.min ?? null,
+    max: src.max ?? null,
+    mean: src.mean ?? null,
+    unit: src.unit,
   };
+}
+
+export function toReading(doc: ReadingDoc): SensorReading {
+  return { id: doc._id, ...reportedFields(doc), verified: doc.verified, alarm: doc.alarm };
 }
 
 /** A cursor over a date-sorted list: its sort value must be epoch milliseconds. */
@@ -127,12 +112,12 @@ function optionalText(value: string | null | undefined, max: number, argument: s
   return text;
 }
 
-/** Registers a device in the actor's tenant, PENDING until its credential is activated (SDL: RegisterDeviceInput). */
+/** Registers a device in the caller's tenant, PENDING until its credential is activated (SDL: RegisterDeviceInput). */
 export async function registerDevice(models: DeviceModels, ctx: WriteContext, input: RegisterDeviceInput): Promise<Device> {
   if (!DEVICE_KINDS.includes(input.kind)) throw new BadUserInputError('unknown device kind', { argument: 'input.kind' });
   const doc: DeviceDoc = {
     _id: newId(),
-    tenantId: ctx.actor.tenantId,
+    tenantId: ctx.caller.tenantId,
     kind: input.kind,
     model: optionalText(input.model, 128, 'input.model'),
     firmwareVersion: optionalText(input.firmwareVersion, 64, 'input.firmwareVersion'),
@@ -143,7 +128,7 @@ export async function registerDevice(models: DeviceModels, ctx: WriteContext, in
   await models.Device.create(doc);
   await ctx.audit.record({
     type: 'device.registered',
-    actor: ctx.actor.principalId,
+    actor: ctx.caller.id,
     tenantId: doc.tenantId,
     target: `Device:${doc._id}`,
     requestId: ctx.requestId,
@@ -156,7 +141,7 @@ export async function registerDevice(models: DeviceModels, ctx: WriteContext, in
 export async function listDevices(models: DeviceModels, scope: DataScope, page: PageRequest): Promise<Connection<Device>> {
   const base = tenantFilter(scope);
   const after = page.after && dateCursor(page.after);
-  const filter = after ? { ...base, $or: [{ createdAt: op({ $lt: after.at }) }, { createdAt: after.at, _id: op({ $lt: after.id }) }] } : base;
+  const filter = after ? { ...base, $or: [{ createdAt: trusted({ $lt: after.at }) }, { createdAt: after.at, _id: trusted({ $lt: after.id }) }] } : base;
   // first + 1 items (never limit(0), which means no limit): the extra one says whether a next page exists.
   const [docs, totalCount] = await Promise.all([
     models.Device.find(filter).sort({ createdAt: -1, _id: -1 }).limit(page.first + 1).lean<DeviceDoc[]>(),
@@ -167,14 +152,14 @@ export async function listDevices(models: DeviceModels, scope: DataScope, page: 
 
 /** Devices by id within the scope, in the order asked; null where missing or of another tenant. */
 export async function devicesByIds(models: DeviceModels, scope: DataScope, ids: readonly string[]): Promise<Array<Device | null>> {
-  const docs = await models.Device.find({ ...tenantFilter(scope), _id: op({ $in: [...new Set(ids)] }) }).lean<DeviceDoc[]>();
+  const docs = await models.Device.find({ ...tenantFilter(scope), _id: trusted({ $in: [...new Set(ids)] }) }).lean<DeviceDoc[]>();
   const byId = new Map(docs.map((d) => [d._id, toDevice(d)]));
   return ids.map((id) => byId.get(id) ?? null);
 }
 
 /** Ids of the devices attached to each shipment (oldest attachment first), in one query for all shipments. */
 export async function deviceIdsByShipments(models: DeviceModels, scope: DataScope, shipmentIds: readonly string[]): Promise<string[][]> {
-  const links = await models.ShipmentDevice.find({ ...tenantFilter(scope), shipmentId: op({ $in: [...new Set(shipmentIds)] }) })
+  const links = await models.ShipmentDevice.find({ ...tenantFilter(scope), shipmentId: trusted({ $in: [...new Set(shipmentIds)] }) })
     .sort({ attachedAt: 1, _id: 1 })
     .lean();
   const byShipment = new Map<string, string[]>();

@@ -1,17 +1,14 @@
 /**
  * Errors the identity subgraph raises on purpose. Each uses a shared code
  * (`extensions.code`) and names the precise case in `extensions.reason`;
- * messages are fixed and never echo input (emails are personal data).
+ * messages are fixed and never echo input (emails are personal data). The
+ * cases every subgraph shares live in lib/errors.ts (no caller, no tenant,
+ * a bad representation: raised through lib/caller.ts); the one raised here
+ * directly is re-exported.
  */
 import { AppError, BadUserInputError, ConflictError, ErrorCode, NotFoundError } from '../../lib/errors';
 
-/** No verified caller: every identity field needs one. */
-export class UnauthenticatedError extends AppError {
-  static readonly reason = 'UNAUTHENTICATED';
-  constructor() {
-    super(ErrorCode.UNAUTHENTICATED, 'Authentication required');
-  }
-}
+export { InvalidInputError } from '../../lib/errors';
 
 /** A user may grant SECURITY_ADMIN only when holding it. */
 export class SecurityAdminGrantError extends AppError {
@@ -37,35 +34,11 @@ export class EmailTakenError extends ConflictError {
   }
 }
 
-/** Tenant-owned data needs a tenant, and only a user principal carries one. */
-export class TenantRequiredError extends BadUserInputError {
-  static readonly reason = 'TENANT_REQUIRED';
-  constructor() {
-    super('This operation needs a caller acting for a tenant', { reason: TenantRequiredError.reason });
-  }
-}
-
-/** An input field failed validation. */
-export class InvalidInputError extends BadUserInputError {
-  static readonly reason = 'INVALID_INPUT';
-  constructor(field: string, problem: string) {
-    super(`${field} ${problem}`, { reason: InvalidInputError.reason, field });
-  }
-}
-
 /** A role that people cannot hold (PARTNER, DEVICE). */
 export class RoleNotGrantableError extends BadUserInputError {
   static readonly reason = 'ROLE_NOT_GRANTABLE';
   constructor(role: string) {
     super(`${role} is not a user role`, { reason: RoleNotGrantableError.reason, field: 'roles', role });
-  }
-}
-
-/** An `_entities` representation without a usable id or tenantId. */
-export class InvalidRepresentationError extends BadUserInputError {
-  static readonly reason = 'INVALID_REPRESENTATION';
-  constructor(typename: string, field: string) {
-    super(`${typename} representation needs a string ${field}`, { reason: InvalidRepresentationError.reason, typename, field });
   }
 }
 

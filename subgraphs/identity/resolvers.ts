@@ -5,53 +5,18 @@
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { DateTimeResolver } from 'graphql-scalars';
+import { callerOf, reference, representationField, writeContextOf } from '../../lib/caller';
 import type { RequestContext } from '../../lib/context';
 import { pageRequest, toConnection } from '../../lib/pagination';
-import { InvalidRepresentationError, TenantNotFoundError, UnauthenticatedError } from './errors';
+import { TenantNotFoundError } from './errors';
 import type { IdentityLoaders } from './loaders';
-import type { ApiClient, Caller, CreateTenantInput, CreateUserInput, IdentityService, User, WriteContext } from './service';
+import type { ApiClient, CreateTenantInput, CreateUserInput, IdentityService, User } from './service';
 
 export type IdentityContext = RequestContext<IdentityLoaders>;
-
-const MAX_ID_LENGTH = 128;
 
 interface PageArgs {
   first?: number | null;
   after?: string | null;
-}
-
-/** The verified caller; anonymous callers are refused before any data is read. */
-function callerOf(ctx: IdentityContext): Caller {
-  const p = ctx.principal;
-  if (p.kind === 'user') return { kind: 'user', id: p.id, tenantId: p.tenantId, roles: p.roles };
-  if (p.kind === 'system') return { kind: 'system', id: p.id };
-  throw new UnauthenticatedError();
-}
-
-function writeContext(ctx: IdentityContext): WriteContext {
-  return { caller: callerOf(ctx), requestId: ctx.requestId, audit: ctx.audit };
-}
-
-/**
- * A string field of an `_entities` representation. Representations are
- * arbitrary JSON (`_Any`) chosen by whoever calls the subgraph, so
- * anything but a short string (an object such as `{"$ne": null}` above all)
- * is refused before it can reach a query.
- */
-function representationField(ref: unknown, typename: string, field: string): string {
-  const value = (ref as Record<string, unknown> | null)?.[field];
-  if (typeof value !== 'string' || !value || value.length > MAX_ID_LENGTH) throw new InvalidRepresentationError(typename, field);
-  return value;
-}
-
-/**
- * A `__resolveReference`, called as (reference, context, info), which the
- * resolver-map type does not model. Made async on purpose: a synchronous
- * throw would fail the whole `_entities` list, a rejection only its item.
- */
-function reference<T>(fn: (ref: unknown, ctx: IdentityContext) => T): never {
-  const resolve = async (ref: unknown, ctx: IdentityContext) => fn(ref, ctx);
-  return resolve as never;
 }
 
 export function createResolvers(service: IdentityService): GraphQLResolverMap<IdentityContext> {
@@ -59,41 +24,41 @@ export function createResolvers(service: IdentityService): GraphQLResolverMap<Id
     DateTime: DateTimeResolver,
     Query: {
       me: (_root, _args, ctx: IdentityContext) => {
-        const caller = callerOf(ctx);
+        const caller = callerOf(ctx.principal);
         return caller.kind === 'user' ? ctx.loaders.userById.load(caller.id) : null;
       },
       // A tenant-scoped caller gets its own tenant only: the loader returns null for any other id.
       tenant: (_root, args: { id: string }, ctx: IdentityContext) => {
-        callerOf(ctx);
+        callerOf(ctx.principal);
         return ctx.loaders.tenantById.load(args.id);
       },
       users: async (_root, args: PageArgs, ctx: IdentityContext) => {
-        callerOf(ctx);
+        callerOf(ctx.principal);
         const page = pageRequest(args.first, args.after);
         const { items, totalCount } = await service.listUsers(ctx.scope, page);
         // k carries no sort value: names are personal data and stay out of cursors (see listUsers).
         return toConnection<User>(items, page.first, (u) => ({ k: '', id: u.id }), totalCount);
       },
       apiClients: async (_root, args: PageArgs, ctx: IdentityContext) => {
-        callerOf(ctx);
+        callerOf(ctx.principal);
         const page = pageRequest(args.first, args.after);
         const { items, totalCount } = await service.listApiClients(ctx.scope, page);
         return toConnection<ApiClient>(items, page.first, (c) => ({ k: c.createdAt.getTime(), id: c.id }), totalCount);
       },
     },
     Mutation: {
-      createTenant: (_root, args: { input: CreateTenantInput }, ctx: IdentityContext) => service.createTenant(writeContext(ctx), args.input),
-      createUser: (_root, args: { input: CreateUserInput }, ctx: IdentityContext) => service.createUser(writeContext(ctx), args.input),
+      createTenant: (_root, args: { input: CreateTenantInput }, ctx: IdentityContext) => service.createTenant(writeContextOf(ctx), args.input),
+      createUser: (_root, args: { input: CreateUserInput }, ctx: IdentityContext) => service.createUser(writeContextOf(ctx), args.input),
     },
     Tenant: {
-      __resolveReference: reference((ref, ctx) => {
-        callerOf(ctx);
+      __resolveReference: reference((ref, ctx: IdentityContext) => {
+        callerOf(ctx.principal);
         return ctx.loaders.tenantById.load(representationField(ref, 'Tenant', 'id'));
       }),
     },
     User: {
-      __resolveReference: reference((ref, ctx) => {
-        callerOf(ctx);
+      __resolveReference: reference((ref, ctx: IdentityContext) => {
+        callerOf(ctx.principal);
         return ctx.loaders.userById.load(representationField(ref, 'User', 'id'));
       }),
     },
@@ -111,7 +76,7 @@ export function createResolvers(service: IdentityService): GraphQLResolverMap<Id
        * for an unknown tenant.
        */
       tenant: async (shipment: { id: string; tenantId: string }, _args, ctx: IdentityContext) => {
-        callerOf(ctx);
+        callerOf(ctx.principal);
         const tenant = await ctx.loaders.tenantById.load(shipment.tenantId);
         if (!tenant) {
           ctx.logger.warn({ reason: 'tenant_not_visible', typename: 'Shipment' }, 'shipment representation names a tenant the caller may not see');

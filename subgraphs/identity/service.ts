@@ -4,65 +4,18 @@
  * Every read takes the caller's `DataScope` and puts it in the database
  * query itself; nothing is filtered after loading.
  */
-import mongoose from 'mongoose';
-import type { AuditSink } from '../../lib/audit';
+import { trusted } from 'mongoose';
+import { actorOf, tenantCallerOf, tenantFilter, type WriteContext } from '../../lib/caller';
 import type { DataScope } from '../../lib/context';
 import type { PageRequest } from '../../lib/pagination';
-import { BadUserInputError } from '../../lib/errors';
-import {
-  EmailTakenError,
-  InvalidInputError,
-  RoleNotGrantableError,
-  SecurityAdminGrantError,
-  TenantNameTakenError,
-  TenantNotFoundError,
-  TenantRequiredError,
-} from './errors';
+import { BadUserInputError, isDuplicateKey } from '../../lib/errors';
+import { EmailTakenError, InvalidInputError, RoleNotGrantableError, SecurityAdminGrantError, TenantNameTakenError, TenantNotFoundError } from './errors';
 import { newId, type ApiClientDoc, type IdentityModels, type TenantDoc, type UserDoc } from './model';
 
-// Our own operator objects are marked trusted: `sanitizeFilter` would otherwise wrap them in $eq.
-const { trusted } = mongoose;
-
-export interface Tenant {
-  id: string;
-  name: string;
-  kind: TenantDoc['kind'];
-  homeRegion: TenantDoc['homeRegion'];
-  createdAt: Date;
-}
-
-export interface User {
-  id: string;
-  tenantId: string;
-  email: string;
-  name: string;
-  roles: string[];
-  mfaEnrolled: boolean;
-  lastLoginAt: Date | null;
-  status: UserDoc['status'];
-  createdAt: Date;
-}
-
-export interface ApiClient {
-  id: string;
-  tenantId: string;
-  name: string;
-  scopes: string[];
-  contractEndsAt: Date | null;
-  status: ApiClientDoc['status'];
-  allowedEventTypes: string[];
-  createdAt: Date;
-}
-
-/** Who performs a write. Anonymous callers never get this far. */
-export type Caller = { kind: 'user'; id: string; tenantId: string; roles: string[] } | { kind: 'system'; id: string };
-
-/** What a write needs besides its input: who, for the audit trail, and where to record it. */
-export interface WriteContext {
-  caller: Caller;
-  requestId: string;
-  audit: AuditSink;
-}
+/** The records callers see: the stored documents with `id` for `_id` (and without a tenant's `nameKey`). */
+export type Tenant = Omit<TenantDoc, '_id' | 'nameKey'> & { id: string };
+export type User = Omit<UserDoc, '_id'> & { id: string };
+export type ApiClient = Omit<ApiClientDoc, '_id'> & { id: string };
 
 export interface CreateTenantInput {
   name: string;
@@ -88,19 +41,6 @@ const MAX_EMAIL_LENGTH = 254;
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
-
-/** The tenant restriction of a tenant-owned collection, or nothing for an unrestricted scope. */
-function inScope(scope: DataScope): Record<string, unknown> {
-  return scope.tenantIds ? { tenantId: trusted({ $in: scope.tenantIds }) } : {};
-}
-
-function actorOf(caller: Caller): string {
-  return `${caller.kind}:${caller.id}`;
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
-}
 
 /** Trimmed, inner whitespace collapsed, NFC; refused when empty, too long or holding control characters. */
 function displayName(field: string, raw: string): string {
@@ -161,7 +101,7 @@ export class IdentityService {
 
   /** The users among `ids` that belong to a tenant in `scope`, in one query. */
   async usersByIds(scope: DataScope, ids: readonly string[]): Promise<User[]> {
-    const docs = await this.models.User.find({ _id: trusted({ $in: [...ids] }), ...inScope(scope) }).lean<UserDoc[]>();
+    const docs = await this.models.User.find({ _id: trusted({ $in: [...ids] }), ...tenantFilter(scope) }).lean<UserDoc[]>();
     return docs.map(toUser);
   }
 
@@ -171,7 +111,7 @@ export class IdentityService {
    * cursors); the page anchor's name is looked up, within the scope.
    */
   async listUsers(scope: DataScope, page: PageRequest): Promise<Page<User>> {
-    const base = inScope(scope);
+    const base = tenantFilter(scope);
     let filter: Record<string, unknown> = base;
     if (page.after) {
       if (page.after.k !== '') throw new BadUserInputError('after is not a valid cursor', { argument: 'after' });
@@ -188,7 +128,7 @@ export class IdentityService {
 
   /** API clients in `scope`, newest first (then by id, descending). */
   async listApiClients(scope: DataScope, page: PageRequest): Promise<Page<ApiClient>> {
-    const base = inScope(scope);
+    const base = tenantFilter(scope);
     let filter: Record<string, unknown> = base;
     if (page.after) {
       const { k, id } = page.after;
@@ -235,8 +175,7 @@ export class IdentityService {
    * without personal data.
    */
   async createUser(ctx: WriteContext, input: CreateUserInput): Promise<User> {
-    const { caller } = ctx;
-    if (caller.kind !== 'user') throw new TenantRequiredError();
+    const caller = tenantCallerOf(ctx.caller);
     const email = normaliseEmail(input.email);
     const name = displayName('name', input.name);
     const roles = [...new Set(input.roles)];

@@ -2,41 +2,13 @@
  * Errors the privacy subgraph raises on purpose. Each uses a shared code
  * (`extensions.code`) and names the precise case in `extensions.reason`.
  * Messages are fixed and never echo input: subject ids and settings are
- * personal data.
+ * personal data. The cases every subgraph shares live in lib/errors.ts (no
+ * caller and no tenant are raised through lib/caller.ts); those raised here
+ * directly are re-exported.
  */
-import { AppError, BadUserInputError, ConflictError, ErrorCode, NotFoundError } from '../../lib/errors';
+import { BadUserInputError, NotFoundError } from '../../lib/errors';
 
-/** No verified caller: every privacy field needs one. */
-export class UnauthenticatedError extends AppError {
-  static readonly reason = 'UNAUTHENTICATED';
-  constructor() {
-    super(ErrorCode.UNAUTHENTICATED, 'Authentication required');
-  }
-}
-
-/** Tenant-owned data needs a tenant, and only a user principal carries one. */
-export class TenantRequiredError extends BadUserInputError {
-  static readonly reason = 'TENANT_REQUIRED';
-  constructor() {
-    super('This operation needs a caller acting for a tenant', { reason: TenantRequiredError.reason });
-  }
-}
-
-/** An input field failed validation. */
-export class InvalidInputError extends BadUserInputError {
-  static readonly reason = 'INVALID_INPUT';
-  constructor(field: string, problem: string) {
-    super(`${field} ${problem}`, { reason: InvalidInputError.reason, field });
-  }
-}
-
-/** An `_entities` representation without a usable id or subject id. */
-export class InvalidRepresentationError extends BadUserInputError {
-  static readonly reason = 'INVALID_REPRESENTATION';
-  constructor(typename: string, field: string) {
-    super(`${typename} representation needs a valid ${field}`, { reason: InvalidRepresentationError.reason, typename, field });
-  }
-}
+export { ConcurrentUpdateError, InvalidInputError, InvalidRepresentationError } from '../../lib/errors';
 
 /** The request's status cannot move from `from` to `to` (finished requests never move; a deadline extends once). */
 export class InvalidTransitionError extends BadUserInputError {
@@ -65,13 +37,5 @@ export class DsrNotFoundError extends NotFoundError {
   static readonly reason = 'DSR_NOT_FOUND';
   constructor() {
     super('Data-subject request', { reason: DsrNotFoundError.reason });
-  }
-}
-
-/** Someone else changed the request between our read and our write; retry with fresh data. */
-export class ConcurrentUpdateError extends ConflictError {
-  static readonly reason = 'CONCURRENT_UPDATE';
-  constructor() {
-    super('The data-subject request was changed concurrently; try again', { reason: ConcurrentUpdateError.reason });
   }
 }

@@ -6,9 +6,10 @@
  * write from the principal, never from input.
  */
 import { DateTimeResolver } from 'graphql-scalars';
+import { actorOf, callerOf, reference, representationField, tenantOfCaller } from '../../lib/caller';
 import type { RequestContext } from '../../lib/context';
 import { pageRequest, toConnection } from '../../lib/pagination';
-import { InvalidRepresentationError, TenantRequiredError, UnauthenticatedError } from './errors';
+import { InvalidRepresentationError } from './errors';
 import type { PrivacyLoaders } from './loaders';
 import type { DataSubjectRequestDoc, DsrKind, DsrStatus } from './model';
 import { assertSubjectId, isSubjectId, type PrivacyServices, type PrivacySettingsChanges, type TenantWriter, type Writer } from './service';
@@ -44,20 +45,17 @@ function toView(doc: DataSubjectRequestDoc): DataSubjectRequestView {
 
 /** Every privacy field needs a caller: refuses anonymous ones. */
 function requireCaller(ctx: Ctx): void {
-  if (ctx.principal.kind === 'anonymous') throw new UnauthenticatedError();
+  callerOf(ctx.principal);
 }
 
 function writerOf(ctx: Ctx): Writer {
-  const p = ctx.principal;
-  if (p.kind === 'anonymous') throw new UnauthenticatedError();
-  return { actor: `${p.kind}:${p.id}`, requestId: ctx.requestId, audit: ctx.audit };
+  return { actor: actorOf(callerOf(ctx.principal)), requestId: ctx.requestId, audit: ctx.audit };
 }
 
 /** Writes that create tenant-owned data take the tenant from the principal; only users carry one. */
 function tenantWriterOf(ctx: Ctx): TenantWriter {
   const writer = writerOf(ctx);
-  if (ctx.principal.kind !== 'user') throw new TenantRequiredError();
-  return { ...writer, tenantId: ctx.principal.tenantId };
+  return { ...writer, tenantId: tenantOfCaller(ctx.principal) };
 }
 
 interface ShipmentRepresentation {
@@ -93,12 +91,12 @@ export function createResolvers(services: PrivacyServices) {
     },
     User: {
       // Identity owns users; here a user is only the key of its own settings (subject id = user id).
-      // async: a refusal then nulls only this entity, not the whole `_entities` list.
-      __resolveReference: async (ref: { id: unknown }, ctx: Ctx) => {
+      __resolveReference: reference((ref, ctx: Ctx) => {
         requireCaller(ctx);
-        if (!isSubjectId(ref.id)) throw new InvalidRepresentationError('User', 'id');
-        return { id: ref.id };
-      },
+        const id = (ref as { id?: unknown } | null)?.id;
+        if (!isSubjectId(id)) throw new InvalidRepresentationError('User', 'id');
+        return { id };
+      }),
       privacySettings: (user: { id: string }, _: unknown, ctx: Ctx) => {
         requireCaller(ctx);
         return ctx.loaders.settingsBySubject.load(user.id);
@@ -106,14 +104,14 @@ export function createResolvers(services: PrivacyServices) {
     },
     Shipment: {
       // `recipientSubjectId` arrives with the representation (@requires); nothing to load for the shipment itself.
-      __resolveReference: async (ref: { id: unknown; recipientSubjectId?: unknown }, ctx: Ctx): Promise<ShipmentRepresentation> => {
+      __resolveReference: reference((ref, ctx: Ctx): ShipmentRepresentation => {
         requireCaller(ctx);
         // `_Any` admits any JSON: only strings reach the loader's `$in`.
-        if (typeof ref.id !== 'string' || !ref.id || ref.id.length > 128) throw new InvalidRepresentationError('Shipment', 'id');
-        const subjectId = ref.recipientSubjectId ?? null;
+        const id = representationField(ref, 'Shipment', 'id');
+        const subjectId = (ref as { recipientSubjectId?: unknown }).recipientSubjectId ?? null;
         if (subjectId !== null && !isSubjectId(subjectId)) throw new InvalidRepresentationError('Shipment', 'recipientSubjectId');
-        return { id: ref.id, recipientSubjectId: subjectId };
-      },
+        return { id, recipientSubjectId: subjectId };
+      }),
       recipientPrivacy: (shipment: ShipmentRepresentation, _: unknown, ctx: Ctx) => {
         requireCaller(ctx);
         return shipment.recipientSubjectId ? ctx.loaders.settingsBySubject.load(shipment.recipientSubjectId) : null;

@@ -7,8 +7,9 @@
  */
 import { isValidObjectId, trusted, Types, type QueryFilter } from 'mongoose';
 import type { AuditSink } from '../../lib/audit';
+import { tenantFilter } from '../../lib/caller';
 import type { DataScope, Region } from '../../lib/context';
-import { BadUserInputError } from '../../lib/errors';
+import { BadUserInputError, isDuplicateKey } from '../../lib/errors';
 import type { PageRequest } from '../../lib/pagination';
 import { addCalendarMonths, canTransition, DUE_MONTHS, EXTENDED_DUE_MONTHS, FINAL_STATUSES, legalHoldsFor } from './dsr-rules';
 import { ConcurrentUpdateError, DsrNotFoundError, ExtensionTooLateError, InvalidInputError, InvalidTransitionError } from './errors';
@@ -40,12 +41,7 @@ export interface TenantWriter extends Writer {
   tenantId: string;
 }
 
-// ---------------------------------------------------------------- scope
-
-/** The tenant part of a filter: nothing for an unrestricted scope, `$in` otherwise. */
-export function tenantFilter(scope: DataScope): { tenantId?: { $in: string[] } } {
-  return scope.tenantIds === undefined ? {} : { tenantId: trusted({ $in: scope.tenantIds }) };
-}
+// ---------------------------------------------------------------- subject ids
 
 const SUBJECT_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
@@ -144,7 +140,7 @@ export class PrivacySettingsService {
       doc = await this.models.PrivacySettings.findOneAndUpdate(filter, update, options).lean<PrivacySettingsDoc>();
     } catch (err) {
       // Two first-time upserts of one subject race on the unique index; the loser updates the winner's document.
-      if ((err as { code?: number }).code !== 11000) throw err;
+      if (!isDuplicateKey(err)) throw err;
       doc = await this.models.PrivacySettings.findOneAndUpdate(filter, update, options).lean<PrivacySettingsDoc>();
     }
     await writer.audit.record({
@@ -262,7 +258,7 @@ export class DataSubjectRequestService {
       { $set: set },
       { returnDocument: 'after' },
     ).lean<DataSubjectRequestDoc>();
-    if (!updated) throw new ConcurrentUpdateError();
+    if (!updated) throw new ConcurrentUpdateError('data-subject request');
     await writer.audit.record({
       type: 'dsr.status_changed',
       actor: writer.actor,

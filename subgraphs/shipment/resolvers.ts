@@ -7,11 +7,11 @@
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { DateTimeResolver } from 'graphql-scalars';
+import { callerOf, writeContextOf } from '../../lib/caller';
 import type { RequestContext } from '../../lib/context';
 import { pageRequest, toConnection } from '../../lib/pagination';
-import { UnauthenticatedError } from './errors';
 import type { ShipmentLoaders } from './loaders';
-import type { Caller, Shipment, TrackingEvent, WriteContext } from './records';
+import type { Shipment, TrackingEvent } from './records';
 import { dateCursor, type CreateShipmentInput, type ShipmentFilter, type ShipmentService, type UpdateShipmentDetailsInput } from './service';
 import type { RecordTrackingEventInput, TrackingService } from './tracking';
 
@@ -22,18 +22,6 @@ export interface ResolverDeps {
   tracking: TrackingService;
 }
 
-/** The caller of a request; anonymous callers are refused. */
-function callerOf(ctx: Ctx): Caller {
-  const p = ctx.principal;
-  if (p.kind === 'user') return { kind: 'user', id: p.id, tenantId: p.tenantId, roles: p.roles };
-  if (p.kind === 'system') return { kind: 'system', id: p.id };
-  throw new UnauthenticatedError();
-}
-
-function writeContext(ctx: Ctx): WriteContext {
-  return { caller: callerOf(ctx), scope: ctx.scope, requestId: ctx.requestId, audit: ctx.audit };
-}
-
 const shipmentCursor = (s: Shipment) => ({ k: s.createdAt.getTime(), id: s.id });
 const eventCursor = (e: TrackingEvent) => ({ k: e.occurredAt.getTime(), id: e.id });
 
@@ -42,11 +30,11 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
     DateTime: DateTimeResolver,
     Query: {
       shipment: (_: unknown, args: { id: string }, ctx: Ctx) => {
-        callerOf(ctx);
+        callerOf(ctx.principal);
         return ctx.loaders.shipmentById.load(args.id);
       },
       shipments: async (_: unknown, args: { filter?: ShipmentFilter | null; first?: number | null; after?: string | null }, ctx: Ctx) => {
-        callerOf(ctx);
+        callerOf(ctx.principal);
         const page = pageRequest(args.first, args.after);
         const { items, totalCount } = await deps.shipments.listShipments(ctx.scope, args.filter ?? {}, page);
         // Nested entity hops in the same request reuse what the list loaded.
@@ -57,10 +45,10 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
     },
     Mutation: {
       createShipment: (_: unknown, args: { input: CreateShipmentInput }, ctx: Ctx) =>
-        deps.shipments.createShipment(args.input, { ...writeContext(ctx), region: ctx.region }),
-      recordTrackingEvent: (_: unknown, args: { input: RecordTrackingEventInput }, ctx: Ctx) => deps.tracking.recordTrackingEvent(args.input, writeContext(ctx)),
+        deps.shipments.createShipment(args.input, { ...writeContextOf(ctx), region: ctx.region }),
+      recordTrackingEvent: (_: unknown, args: { input: RecordTrackingEventInput }, ctx: Ctx) => deps.tracking.recordTrackingEvent(args.input, writeContextOf(ctx)),
       updateShipmentDetails: (_: unknown, args: { id: string; input: UpdateShipmentDetailsInput }, ctx: Ctx) =>
-        deps.shipments.updateShipmentDetails(args.id, args.input, writeContext(ctx)),
+        deps.shipments.updateShipmentDetails(args.id, args.input, writeContextOf(ctx)),
     },
     Shipment: {
       // Another tenant's shipment resolves to null, as an unknown id does.

@@ -4,10 +4,9 @@
  * what is missing (events and claims first, shipments last, so a run cut
  * short is completed by the next one) and never overwrites.
  */
-import type { Connection } from 'mongoose';
+import { trusted, type Connection } from 'mongoose';
 import type { DemoPlan } from '../../lib/demo';
 import { createModels, ensureIndexes, type ShipmentDoc } from './model';
-import { trusted } from './records';
 import { defaultSeedAnchor, demoShipmentData } from './seed-data';
 import type { ShipmentStatus } from './status';
 import { demoTrackingToken } from './tokens';

@@ -5,12 +5,14 @@
  * details change. Every read takes the caller's `DataScope` and puts it in
  * the database query itself. No GraphQL here.
  */
+import { trusted } from 'mongoose';
+import { actorOf, tenantFilter, tenantOfCaller, type WriteContext } from '../../lib/caller';
 import type { DataScope } from '../../lib/context';
-import { BadUserInputError } from '../../lib/errors';
+import { BadUserInputError, isDuplicateKey } from '../../lib/errors';
 import type { CursorPosition, PageRequest } from '../../lib/pagination';
-import { ConcurrentUpdateError, InvalidInputError, ShipmentNotFoundError, TenantRequiredError, TrackingNumberInUseError } from './errors';
+import { ConcurrentUpdateError, InvalidInputError, ShipmentNotFoundError, TrackingNumberInUseError } from './errors';
 import { claimKey, newId, type RegionCode, type ShipmentDoc, type ShipmentModels } from './model';
-import { actorOf, tenantFilter, toShipment, trusted, type Clock, type Shipment, type WriteContext } from './records';
+import { toShipment, type Clock, type Shipment } from './records';
 import type { ShipmentStatus } from './status';
 import { hashTrackingToken, newTrackingToken } from './tokens';
 import * as v from './validation';
@@ -65,10 +67,6 @@ export function dateCursor(pos: CursorPosition): { at: Date; id: string } {
   return { at: new Date(pos.k), id: pos.id };
 }
 
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
-}
-
 const has = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 export class ShipmentService {
@@ -118,8 +116,7 @@ export class ShipmentService {
    * @throws TrackingNumberInUseError when the tenant used the number with this carrier within the window
    */
   async createShipment(input: CreateShipmentInput, ctx: WriteContext & { region?: RegionCode }): Promise<Shipment> {
-    if (ctx.caller.kind !== 'user') throw new TenantRequiredError();
-    const tenantId = ctx.caller.tenantId;
+    const tenantId = tenantOfCaller(ctx.caller);
     const now = this.now();
     const carrier = v.carrierCode(input.carrier);
     const trackingNumber = v.trackingNumber(input.trackingNumber);
@@ -227,6 +224,6 @@ export class ShipmentService {
       });
       return toShipment(updated);
     }
-    throw new ConcurrentUpdateError();
+    throw new ConcurrentUpdateError('shipment');
   }
 }

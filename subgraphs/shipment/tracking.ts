@@ -5,10 +5,12 @@
  * view. No GraphQL here.
  */
 import { createHash } from 'node:crypto';
+import { actorOf, tenantFilter, tenantMatch, type Caller, type WriteContext } from '../../lib/caller';
 import type { DataScope } from '../../lib/context';
+import { isDuplicateKey } from '../../lib/errors';
 import { ConcurrentUpdateError, IdempotencyKeyReusedError, InvalidInputError, ShipmentNotFoundError } from './errors';
 import { newId, type EventSource, type ProofOfDeliveryDoc, type ShipmentDoc, type ShipmentModels, type TrackingEventDoc } from './model';
-import { actorOf, tenantFilter, toTrackingEvent, type Caller, type Clock, type TrackingEvent, type WriteContext } from './records';
+import { toTrackingEvent, type Clock, type TrackingEvent } from './records';
 import { decide, type ShipmentStatus } from './status';
 import { PresentedToken } from './tokens';
 import * as v from './validation';
@@ -94,10 +96,6 @@ function canonical(value: unknown): string {
     return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }
 
 /** The event's fields as we store them: validated, trimmed, defaults filled. */
@@ -214,7 +212,7 @@ export class TrackingService {
         replay = true;
       }
     }
-    if (doc.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
+    if (doc.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError('clientEventId', { field: 'clientEventId' });
     if (doc.processed) return toTrackingEvent(doc);
 
     const statusApplied = await this.applyToShipment(doc, proof);
@@ -264,7 +262,7 @@ export class TrackingService {
       const res = await this.models.Shipment.updateOne({ _id: s._id, rev: s.rev }, { $set: { ...set, updatedAt: this.now() }, $inc: { rev: 1 } }).exec();
       if (res.matchedCount === 1) return decision.applied;
     }
-    throw new ConcurrentUpdateError();
+    throw new ConcurrentUpdateError('shipment');
   }
 
   /**
@@ -273,10 +271,8 @@ export class TrackingService {
    * events returned per shipment; omit it to get all (pages after a cursor).
    */
   async eventHistories(scope: DataScope, shipmentIds: readonly string[], limit?: number): Promise<Map<string, EventHistory>> {
-    const match: Record<string, unknown> = { shipmentId: { $in: [...shipmentIds] } };
-    if (scope.tenantIds) match.tenantId = { $in: scope.tenantIds };
     const pipeline: Record<string, unknown>[] = [
-      { $match: match },
+      { $match: { shipmentId: { $in: [...shipmentIds] }, ...tenantMatch(scope) } },
       { $sort: { occurredAt: -1, _id: -1 } },
       { $group: { _id: '$shipmentId', total: { $sum: 1 }, events: { $push: '$$ROOT' } } },
     ];

@@ -62,6 +62,6 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
 }
 
 /** The `extensions.code` of each error, in order. */
-export function codes(res: GraphQLResponse): string[] {
+export function codes(res: Pick<GraphQLResponse<unknown>, 'errors'>): string[] {
   return (res.errors ?? []).map((e) => String(e.extensions?.code));
 }

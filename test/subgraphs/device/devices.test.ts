@@ -43,9 +43,9 @@ describe('registerDevice', () => {
     b.push(d.id);
   });
 
-  it('refuses a principal without a tenant with UNAUTHENTICATED', async () => {
+  it('refuses a principal without a tenant: a system one with BAD_USER_INPUT (TENANT_REQUIRED), an anonymous one with UNAUTHENTICATED', async () => {
     const system = await kit.gql(REGISTER, { input: { kind: 'SCANNER' } }, SYSTEM);
-    expect(codes(system)).toEqual(['UNAUTHENTICATED']);
+    expect(codes(system)).toEqual(['BAD_USER_INPUT']);
     const anonymous = await kit.gql(REGISTER, { input: { kind: 'SCANNER' } }, { kind: 'anonymous' });
     expect(codes(anonymous)).toEqual(['UNAUTHENTICATED']);
   });

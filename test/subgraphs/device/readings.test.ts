@@ -1,5 +1,5 @@
 import type { DeviceStatus } from '../../../subgraphs/device/model';
-import { adminOf, codes, deviceOf, reasons, startKit, SYSTEM, TENANT_A, TENANT_B, type GqlResult, type Kit } from './kit';
+import { adminOf, codes, deviceOf, partnerOf, reasons, startKit, SYSTEM, TENANT_A, TENANT_B, type GqlResult, type Kit } from './kit';
 
 const RECORD = /* GraphQL */ `
   mutation ($input: RecordSensorReadingInput!) {
@@ -46,8 +46,9 @@ const reading = (deviceId: string, extra: Record<string, unknown> = {}): Record<
   ...extra,
 });
 
+// Readings come from devices and partners (schema/device.graphql): a partner of tenant A reports by default.
 beforeAll(async () => {
-  kit = await startKit();
+  kit = await startKit({ principal: partnerOf(TENANT_A) });
 });
 afterAll(() => kit.close());
 
@@ -113,7 +114,7 @@ describe('recordSensorReading', () => {
       const ids = [
         (await kit.gql(RECORD, { input: reading(a1, { clientReadingId: key }) })).data!.recordSensorReading.id,
         (await kit.gql(RECORD, { input: reading(a2, { clientReadingId: key, value: 5 }) })).data!.recordSensorReading.id,
-        (await kit.gql(RECORD, { input: reading(b1, { clientReadingId: key, value: 6 }) }, adminOf(TENANT_B))).data!.recordSensorReading.id,
+        (await kit.gql(RECORD, { input: reading(b1, { clientReadingId: key, value: 6 }) }, partnerOf(TENANT_B))).data!.recordSensorReading.id,
       ];
       expect(new Set(ids).size).toBe(3);
     });
@@ -142,9 +143,9 @@ describe('recordSensorReading', () => {
       expect(kit.audit.events.at(-1)).toMatchObject({ type: 'sensor_reading.refused', target: `Device:${tag}`, details: { reason } });
     });
 
-    it('refuses a principal without a tenant with UNAUTHENTICATED', async () => {
+    it('refuses a principal without a tenant: a system one with BAD_USER_INPUT (TENANT_REQUIRED), an anonymous one with UNAUTHENTICATED', async () => {
       const tag = await device(TENANT_A);
-      expect(codes(await kit.gql(RECORD, { input: reading(tag) }, SYSTEM))).toEqual(['UNAUTHENTICATED']);
+      expect(codes(await kit.gql(RECORD, { input: reading(tag) }, SYSTEM))).toEqual(['BAD_USER_INPUT']);
       expect(codes(await kit.gql(RECORD, { input: reading(tag) }, { kind: 'anonymous' }))).toEqual(['UNAUTHENTICATED']);
     });
 
@@ -195,7 +196,7 @@ describe('recordSensorReading', () => {
   });
 
   it('sets alarm from the injected rule', async () => {
-    const alarmed = await startKit({ alarmRule: (r) => r.type === 'TEMPERATURE' && r.value !== null && (r.value < 2 || r.value > 8) });
+    const alarmed = await startKit({ principal: partnerOf(TENANT_A), alarmRule: (r) => r.type === 'TEMPERATURE' && r.value !== null && (r.value < 2 || r.value > 8) });
     try {
       await alarmed.models.Device.create({ _id: 'tag-alarm', tenantId: TENANT_A, kind: 'SENSOR_TAG', status: 'ACTIVE', createdAt: alarmed.clock.now });
       const warm = await alarmed.gql(RECORD, { input: reading('tag-alarm', { value: 9.2 }) });

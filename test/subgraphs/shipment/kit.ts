@@ -1,96 +1,47 @@
 /**
- * Test kit of the shipment subgraph: devdb over TCP, a fresh database, the
- * subgraph on port 0 with a controllable clock and an in-memory audit
- * sink, and a GraphQL client that speaks real HTTP as a given principal.
+ * Test kit of the shipment subgraph: the shared subgraph kit (test/kit/
+ * subgraph.ts) with a controllable clock, `gql` posting as tenant A's admin
+ * unless told otherwise, and shipment fixtures (inputs, operations,
+ * helpers that create shipments and record events).
  */
 import { randomBytes } from 'node:crypto';
-import { startDevDb, type DevDb } from '../../../devdb';
-import { MemoryAuditSink } from '../../../lib/audit';
 import type { Principal } from '../../../lib/context';
-import { connectDataStores, type DataStores } from '../../../lib/db';
 import { demoPlan } from '../../../lib/demo';
-import { createLogger } from '../../../lib/logger';
-import { encodePrincipal, PRINCIPAL_HEADER } from '../../../lib/principal';
-import type { SubgraphServer } from '../../../lib/subgraph';
+import { anonymous, asUser, codes, demoUser, reasons, startSubgraph, systemPrincipal, type GraphQLResponse, type SubgraphKit } from '../../kit/subgraph';
 import { buildShipmentSubgraph } from '../../../subgraphs/shipment/server';
+
+export { anonymous, codes, reasons };
 
 export const plan = demoPlan();
 export const [tenantA, tenantB] = plan.tenants;
 
-export function userOf(tenantId: string, role = 'TENANT_ADMIN'): Principal {
-  const u = plan.users.find((x) => x.tenantId === tenantId && x.roles.includes(role));
-  if (!u) throw new Error(`no demo user with ${role} in ${tenantId}`);
-  return { kind: 'user', id: u.id, tenantId, roles: u.roles, scopes: ['shipments:read', 'shipments:write', 'events:write'] };
+/** The demo user of `tenantId` holding `role`, with `extraRoles` too, the scopes those roles imply and a fresh MFA login. */
+export function userOf(tenantId: string, role = 'TENANT_ADMIN', extraRoles: string[] = []): Principal {
+  const u = demoUser(plan, tenantId, role);
+  return asUser(u, [...u.roles, ...extraRoles]);
 }
 
-export const adminA = userOf(tenantA.id);
-export const adminB = userOf(tenantB.id);
-export const system: Principal = { kind: 'system', id: 'test' };
-export const anonymous: Principal = { kind: 'anonymous' };
+// Admins who also dispatch: recordTrackingEvent admits DISPATCHER but not TENANT_ADMIN (schema/shipment.graphql).
+export const adminA = userOf(tenantA.id, 'TENANT_ADMIN', ['DISPATCHER']);
+export const adminB = userOf(tenantB.id, 'TENANT_ADMIN', ['DISPATCHER']);
+export const system = systemPrincipal('test');
 
-export interface GraphQLResult<T = any> {
-  status: number;
-  data?: T;
-  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, any> }>;
-}
+export type GraphQLResult<T = any> = GraphQLResponse<T>;
 
-export interface Kit {
-  devdb: DevDb;
-  stores: DataStores;
-  audit: MemoryAuditSink;
-  subgraph: SubgraphServer;
-  url: string;
+export interface Kit extends SubgraphKit {
   /** The services' clock: `clock.offsetMs` shifts it from real time. */
   clock: { offsetMs: number; now(): Date };
-  gql<T = any>(query: string, variables?: Record<string, unknown>, principal?: Principal): Promise<GraphQLResult<T>>;
-  stop(): Promise<void>;
 }
 
 export async function startKit(): Promise<Kit> {
-  const devdb = await startDevDb({ port: 0 });
-  const stores = await connectDataStores(devdb.uri, `test_shipment_${randomBytes(4).toString('hex')}`);
-  const audit = new MemoryAuditSink();
   const clock = {
     offsetMs: 0,
     now() {
       return new Date(Date.now() + this.offsetMs);
     },
   };
-  const subgraph = await buildShipmentSubgraph({ stores, audit, logger: createLogger('test', 'silent'), appEnv: 'development', now: () => clock.now() });
-  const port = await subgraph.listen(0);
-  const url = `http://127.0.0.1:${port}/graphql`;
-  return {
-    devdb,
-    stores,
-    audit,
-    subgraph,
-    url,
-    clock,
-    async gql(query, variables, principal = adminA) {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [PRINCIPAL_HEADER]: encodePrincipal(principal) },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await res.json()) as { data?: any; errors?: GraphQLResult['errors'] };
-      return { status: res.status, data: body.data ?? undefined, errors: body.errors };
-    },
-    async stop() {
-      await subgraph.stop();
-      await stores.close();
-      await devdb.stop();
-    },
-  };
-}
-
-/** `extensions.code` of each error, in order. */
-export function codes(res: GraphQLResult): string[] {
-  return (res.errors ?? []).map((e) => String(e.extensions?.code));
-}
-
-/** `extensions.reason` of each error, in order. */
-export function reasons(res: GraphQLResult): string[] {
-  return (res.errors ?? []).map((e) => String(e.extensions?.reason));
+  const kit = await startSubgraph('shipment', { principal: adminA, build: (deps) => buildShipmentSubgraph({ ...deps, now: () => clock.now() }) });
+  return { ...kit, clock };
 }
 
 let serial = 0;
