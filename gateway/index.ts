@@ -2,6 +2,7 @@
  * The gateway process on its own (one container): `npm run start:gateway`.
  * Reads the checked-in supergraph and the subgraph URLs from the environment.
  */
+import { createGatewayAuth } from '../lib/auth/runtime';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { DRAIN_TIMEOUT_MS, onShutdown } from '../lib/shutdown';
@@ -12,7 +13,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('gateway', config.logLevel);
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, config.subgraphs[n].url])) as Record<SubgraphName, string>;
-  const gw = await createGateway({ appEnv: config.appEnv, supergraphSdl: loadSupergraphSdl(), subgraphUrls, subgraphTimeoutMs: config.subgraphTimeoutMs, logger });
+  const auth = await createGatewayAuth(config);
+  const gw = await createGateway({ appEnv: config.appEnv, supergraphSdl: loadSupergraphSdl(), subgraphUrls, subgraphTimeoutMs: config.subgraphTimeoutMs, logger, auth });
   const port = await gw.listen(config.gatewayPort, config.host);
   logger.info({ port }, 'gateway listening');
   onShutdown(logger, () => gw.stop(), DRAIN_TIMEOUT_MS);

@@ -1,31 +1,22 @@
 /**
- * Who is calling the gateway. PLACEHOLDER until token verification lands
- * (the access issue replaces this file's `resolveGatewayPrincipal`):
- * in development, the caller may name a principal in `x-dev-principal`
- * (base64url JSON, see lib/principal.ts) and defaults to the demo tenant
- * admin of Northwind; in staging and production every caller is anonymous.
+ * Who is calling the gateway: the principal of a verified bearer token, or
+ * anonymous when there is none (only `@public` fields then). A token that
+ * is present but fails verification is refused outright with 401 — it is
+ * never downgraded to anonymous.
  */
 import type { IncomingMessage } from 'node:http';
-import type { AppEnv } from '../lib/config';
 import type { Principal } from '../lib/context';
-import { demoPlan } from '../lib/demo';
-import { decodePrincipal } from '../lib/principal';
+import { AuthError, AuthReason } from '../lib/auth/errors';
+import type { TokenVerifier } from '../lib/auth/verify-token';
 
-export const DEV_PRINCIPAL_HEADER = 'x-dev-principal';
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,8192})$/i;
 
-export function defaultDevPrincipal(): Principal {
-  const plan = demoPlan();
-  const admin = plan.users[0];
-  const region = plan.tenants.find((t) => t.id === admin.tenantId)?.homeRegion;
-  return { kind: 'user', id: admin.id, tenantId: admin.tenantId, region, roles: admin.roles, scopes: ['shipments:read', 'shipments:write', 'events:write', 'devices:read', 'devices:write'] };
-}
-
-export function resolveGatewayPrincipal(appEnv: AppEnv): (req: IncomingMessage) => Principal {
-  if (appEnv !== 'development') return () => ({ kind: 'anonymous' });
-  const fallback = defaultDevPrincipal();
-  return (req) => {
-    const raw = req.headers[DEV_PRINCIPAL_HEADER];
-    if (typeof raw !== 'string') return fallback;
-    return decodePrincipal(raw);
+export function resolveGatewayPrincipal(verifier: TokenVerifier): (req: IncomingMessage) => Promise<Principal> {
+  return async (req) => {
+    const header = req.headers.authorization;
+    if (header === undefined || header === '') return { kind: 'anonymous' };
+    const match = BEARER.exec(header);
+    if (!match) throw new AuthError(AuthReason.TOKEN_INVALID);
+    return verifier.verify(match[1]);
   };
 }

@@ -8,16 +8,19 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloGateway } from '@apollo/gateway';
-import type { IncomingMessage, Server } from 'node:http';
+import type { Server } from 'node:http';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../schema';
 import { errorReportingPlugin } from '../lib/apollo-plugins';
 import { MemoryAuditSink, type AuditSink } from '../lib/audit';
 import type { AppEnv } from '../lib/config';
-import { createRequestContext, type Principal, type RequestContext } from '../lib/context';
+import type { GatewayAuth } from '../lib/auth/runtime';
+import { createRequestContext, type RequestContext } from '../lib/context';
 import { createFormatError } from '../lib/errors';
 import { createGraphQLHttpServer, listen } from '../lib/http';
 import type { Logger } from '../lib/logger';
+import { gatewayGuardPlugin } from '../lib/policy';
 import { SubgraphDataSource } from './datasource';
+import { devTokenRoute, jwksRoute } from './auth-routes';
 import { healthRoute, readinessRoute } from './health';
 import { resolveGatewayPrincipal } from './principal';
 
@@ -31,8 +34,8 @@ export interface GatewayOptions {
   logger: Logger;
   /** @default an in-memory sink */
   audit?: AuditSink;
-  /** Who is calling. @default the development placeholder (gateway/principal.ts) */
-  resolvePrincipal?: (req: IncomingMessage) => Principal;
+  /** Keys, token issuer and verifier, internal hop signer. */
+  auth: GatewayAuth;
 }
 
 export interface GatewayServer {
@@ -47,7 +50,7 @@ export async function createGateway(opts: GatewayOptions): Promise<GatewayServer
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
     buildService: ({ name, url }) =>
-      new SubgraphDataSource({ url: opts.subgraphUrls[name as SubgraphName] ?? url ?? '', timeoutMs: opts.subgraphTimeoutMs ?? 10_000 }),
+      new SubgraphDataSource({ name, url: opts.subgraphUrls[name as SubgraphName] ?? url ?? '', timeoutMs: opts.subgraphTimeoutMs ?? 10_000, signer: opts.auth.internalSigner }),
   });
   const development = opts.appEnv === 'development';
   const apollo = new ApolloServer<RequestContext>({
@@ -62,16 +65,21 @@ export async function createGateway(opts: GatewayOptions): Promise<GatewayServer
     plugins: [
       opts.appEnv === 'production' ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       errorReportingPlugin(),
+      // Refuses missing roles and scopes before any subgraph is called (defence in depth; subgraphs check again).
+      gatewayGuardPlugin(),
     ],
   });
   const audit = opts.audit ?? new MemoryAuditSink();
-  const resolvePrincipal = opts.resolvePrincipal ?? resolveGatewayPrincipal(opts.appEnv);
+  const resolvePrincipal = resolveGatewayPrincipal(opts.auth.verifier);
   const server = createGraphQLHttpServer({
     apollo,
     logger: opts.logger,
     context: async (req) => createRequestContext(req, { logger: opts.logger, audit, createLoaders: () => ({}), resolvePrincipal }),
     routes: {
       '/healthz': healthRoute(),
+      '/.well-known/jwks.json': jwksRoute(() => opts.auth.platformKeys.jwks()),
+      '/.well-known/internal-jwks.json': jwksRoute(() => opts.auth.internalKeys.jwks()),
+      ...(development ? { '/dev/token': devTokenRoute(opts.auth.issuer) } : {}),
       '/readyz': readinessRoute(Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, opts.subgraphUrls[n]]))),
     },
   });

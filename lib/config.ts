@@ -4,6 +4,7 @@
  * configuration table; `CONFIG_VARS` below is that table's source.
  */
 import { SUBGRAPH_NAMES, type SubgraphName } from '../schema';
+import type { ExternalIssuer } from './auth/verify-token';
 
 export type AppEnv = 'development' | 'staging' | 'production';
 
@@ -29,6 +30,18 @@ export interface Config {
   subgraphTimeoutMs: number;
   /** Seed demo data into an empty database at start-up. */
   seed: boolean;
+  /** `iss` of the platform's access tokens (the gateway's public URL). */
+  platformIssuer: string;
+  /** Folder with signing keys (`<env>/platform.json`, `<env>/internal.json`). */
+  keysDir: string;
+  /** External OIDC issuers trusted per tenant (SSO). */
+  trustedIssuers: ExternalIssuer[];
+  /** Where a subgraph running on its own fetches the gateway's internal public keys. */
+  internalJwksUrl: string;
+  /** The platform operator's own tenant (its admins may create tenants). */
+  operatorTenantId?: string;
+  /** How recent an admin's MFA must be for admin mutations (seconds). */
+  stepUpWindowSeconds: number;
 }
 
 /** The configuration table: name, default, meaning. */
@@ -45,6 +58,12 @@ export const CONFIG_VARS: Array<{ name: string; default: string; meaning: string
   { name: 'LOG_LEVEL', default: 'info', meaning: 'pino log level (trace … fatal, silent)' },
   { name: 'SUBGRAPH_TIMEOUT_MS', default: '10000', meaning: 'gateway → subgraph request timeout' },
   { name: 'SEED', default: 'true in development', meaning: 'seed demo tenants, users, devices and shipments into an empty database' },
+  { name: 'PLATFORM_ISSUER', default: 'http://127.0.0.1:<GATEWAY_PORT>', meaning: '`iss` of the access tokens the platform issues (its public URL)' },
+  { name: 'KEYS_DIR', default: '<DATA_DIR>/keys', meaning: 'signing keys per environment; generated there in development, required in staging and production' },
+  { name: 'TRUSTED_ISSUERS', default: '[]', meaning: 'JSON list of tenant SSO issuers: { issuer, jwksUri, tenantId, audience, algorithms?, rolesClaim? }' },
+  { name: 'PLATFORM_OPERATOR_TENANT_ID', default: '(unset)', meaning: "the operator's own tenant: its SECURITY_ADMINs may create tenants (the demo sets Northwind in development)" },
+  { name: 'STEP_UP_WINDOW_SECONDS', default: '900', meaning: 'admin mutations need an MFA login at most this old (STEP_UP_REQUIRED otherwise)' },
+  { name: 'INTERNAL_JWKS_URL', default: 'http://127.0.0.1:<GATEWAY_PORT>/.well-known/internal-jwks.json', meaning: "where a standalone subgraph fetches the gateway's internal token keys" },
 ];
 
 export class ConfigError extends Error {
@@ -84,18 +103,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!Number.isInteger(timeout) || timeout <= 0) problems.push(`SUBGRAPH_TIMEOUT_MS must be a positive integer, got "${env.SUBGRAPH_TIMEOUT_MS}"`);
   const seedRaw = env.SEED;
   if (seedRaw !== undefined && !['true', 'false', '1', '0'].includes(seedRaw)) problems.push(`SEED must be true or false, got "${seedRaw}"`);
+  let trustedIssuers: ExternalIssuer[] = [];
+  try {
+    const parsed: unknown = JSON.parse(env.TRUSTED_ISSUERS || '[]');
+    if (!Array.isArray(parsed)) throw new Error('not a list');
+    for (const e of parsed as ExternalIssuer[]) {
+      if (!e || typeof e.issuer !== 'string' || typeof e.jwksUri !== 'string' || typeof e.tenantId !== 'string' || typeof e.audience !== 'string') throw new Error('each needs issuer, jwksUri, tenantId, audience');
+      if (!e.jwksUri.startsWith('https://') && appEnv === 'production') throw new Error(`jwksUri must be https in production: ${e.jwksUri}`);
+    }
+    trustedIssuers = parsed as ExternalIssuer[];
+  } catch (err) {
+    problems.push(`TRUSTED_ISSUERS must be a JSON list of issuers (${(err as Error).message})`);
+  }
+  const gatewayPort = port('GATEWAY_PORT', 4000);
+  const stepUp = Number(env.STEP_UP_WINDOW_SECONDS ?? 900);
+  if (!Number.isInteger(stepUp) || stepUp <= 0 || stepUp > 86_400) problems.push(`STEP_UP_WINDOW_SECONDS must be 1-86400, got "${env.STEP_UP_WINDOW_SECONDS}"`);
+  const dataDir = env.DATA_DIR || '.data';
   const config: Config = {
     appEnv,
     host,
-    gatewayPort: port('GATEWAY_PORT', 4000),
+    gatewayPort,
     subgraphs,
     mongodbUri: env.MONGODB_URI || undefined,
     mongodbDb: env.MONGODB_DB || 'tracksafe',
-    dataDir: env.DATA_DIR || '.data',
+    dataDir,
     devdbPort: port('DEVDB_PORT', 27027),
     logLevel: env.LOG_LEVEL || 'info',
     subgraphTimeoutMs: timeout,
     seed: seedRaw === undefined ? appEnv === 'development' : seedRaw === 'true' || seedRaw === '1',
+    platformIssuer: env.PLATFORM_ISSUER || `http://127.0.0.1:${gatewayPort}`,
+    keysDir: env.KEYS_DIR || `${dataDir}/keys`,
+    trustedIssuers,
+    internalJwksUrl: env.INTERNAL_JWKS_URL || `http://127.0.0.1:${gatewayPort}/.well-known/internal-jwks.json`,
+    operatorTenantId: env.PLATFORM_OPERATOR_TENANT_ID || undefined,
+    stepUpWindowSeconds: stepUp,
   };
   // Demo data has published credentials (e.g. derivable tracking tokens): development only.
   if (config.seed && appEnv !== 'development') problems.push('SEED=true is allowed only with APP_ENV=development');

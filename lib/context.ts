@@ -16,10 +16,48 @@ export type Region = 'EU' | 'US' | 'APAC';
  * development principal; the access layer replaces `resolvePrincipal` and
  * nothing else changes.
  */
-export type Principal =
-  | { kind: 'anonymous' }
-  | { kind: 'system'; id: string }
-  | { kind: 'user'; id: string; tenantId: string; roles: string[]; scopes: string[]; /** The tenant's home region. */ region?: Region };
+export type Principal = AnonymousPrincipal | SystemPrincipal | TenantPrincipal;
+
+export interface AnonymousPrincipal {
+  kind: 'anonymous';
+}
+
+/** The platform itself (seeding, background tasks): unrestricted, never from a token. */
+export interface SystemPrincipal {
+  kind: 'system';
+  id: string;
+}
+
+/**
+ * An authenticated caller acting for one tenant: a person, a partner's API
+ * client or a device. (`kind` stays 'user' for all three; `subjectType`
+ * tells them apart.)
+ */
+export interface TenantPrincipal {
+  kind: 'user';
+  /** User id, API client id or device id. */
+  id: string;
+  tenantId: string;
+  /** Roles held now, including active just-in-time elevations. */
+  roles: string[];
+  /** OAuth scopes held now (people: implied by roles; clients and devices: granted). */
+  scopes: string[];
+  /** The tenant's home region. */
+  region?: Region;
+  /** @default 'user' */
+  subjectType?: 'user' | 'client' | 'device';
+  /** Authentication methods of the login (RFC 8176: pwd, otp, mfa, hwk …). */
+  amr?: string[];
+  /** When the person last authenticated (epoch seconds). */
+  authTime?: number;
+  /** Partners: tenants whose shipments they may see under a live contract. */
+  partnerOf?: string[];
+  /** Drivers: the daily shift window, e.g. { start: '06:00', end: '18:00', timeZone: 'Europe/Amsterdam' }. */
+  shift?: { start: string; end: string; timeZone: string };
+  /** Token id (jti) and expiry (epoch seconds) of the token this came from. */
+  tokenId?: string;
+  expiresAt?: number;
+}
 
 /**
  * What data a request may touch. Services pass it into every query, so
@@ -53,8 +91,11 @@ export interface ContextDeps<Loaders> {
   logger: Logger;
   audit: AuditSink;
   createLoaders: (scope: DataScope) => Loaders;
-  /** Who is calling; replaced by token verification in the access layer. */
-  resolvePrincipal?: (req: IncomingMessage) => Principal;
+  /**
+   * Who is calling: the gateway verifies the bearer token, a subgraph the
+   * gateway's internal token. Rejecting refuses the whole request (401).
+   */
+  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
 }
 
 /** What a principal's requests may read: its tenant; everything for system tasks; nothing for anonymous callers. */
@@ -64,9 +105,9 @@ export function scopeOf(principal: Principal): DataScope {
   return { tenantIds: [] };
 }
 
-export function createRequestContext<Loaders>(req: IncomingMessage, deps: ContextDeps<Loaders>): RequestContext<Loaders> {
+export async function createRequestContext<Loaders>(req: IncomingMessage, deps: ContextDeps<Loaders>): Promise<RequestContext<Loaders>> {
   const requestId = requestIdFrom(req);
-  const principal = deps.resolvePrincipal?.(req) ?? ({ kind: 'system', id: 'development' } as const);
+  const principal = await deps.resolvePrincipal(req);
   const scope = scopeOf(principal);
   return {
     requestId,

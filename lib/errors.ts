@@ -30,6 +30,8 @@ const PUBLIC_CODES = new Set<string>([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
+  'MFA_REQUIRED',
+  'STEP_UP_REQUIRED',
 ]);
 
 export class AppError extends GraphQLError {

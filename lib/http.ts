@@ -6,6 +6,7 @@
  */
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { AuthError } from './auth/errors';
 import type { Logger } from './logger';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -111,6 +112,11 @@ export function createGraphQLHttpServer<C extends BaseContext>(opts: GraphQLHttp
       }
       if (err instanceof HttpError) {
         sendJson(res, err.status, { errors: [{ message: err.message, extensions: { code: err.code } }] });
+        return;
+      }
+      // A credential that fails verification refuses the whole request: 401, fixed message, stable reason.
+      if (err instanceof AuthError) {
+        sendJson(res, 401, { errors: [{ message: err.message, extensions: err.extensions }] }, { 'www-authenticate': 'Bearer error="invalid_token"' });
         return;
       }
       opts.logger.error({ err }, 'request failed');

@@ -17,6 +17,7 @@ import { errorReportingPlugin } from './apollo-plugins';
 import { createFormatError } from './errors';
 import { createGraphQLHttpServer, listen, sendJson } from './http';
 import type { Logger } from './logger';
+import { applyRules, type PolicyOptions } from './policy';
 
 export interface SubgraphOptions<Loaders> {
   name: SubgraphName;
@@ -27,8 +28,10 @@ export interface SubgraphOptions<Loaders> {
   audit: AuditSink;
   /** Per-request DataLoaders, created fresh for every request. */
   createLoaders: (scope: DataScope) => Loaders;
-  /** Who is calling; the access layer supplies token verification here. */
-  resolvePrincipal?: (req: IncomingMessage) => Principal;
+  /** Who is calling: verifies the gateway's internal token (rejecting refuses the request with 401). */
+  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
+  /** Options of the authorization rules compiled from the SDL (operator tenant, step-up window, clock). */
+  policy?: PolicyOptions;
 }
 
 export interface SubgraphServer {
@@ -41,7 +44,9 @@ export interface SubgraphServer {
 }
 
 export async function createSubgraphServer<Loaders>(opts: SubgraphOptions<Loaders>): Promise<SubgraphServer> {
-  const schema = buildSubgraphSchema({ typeDefs: loadSubgraphTypeDefs(opts.name), resolvers: opts.resolvers as never });
+  const typeDefs = loadSubgraphTypeDefs(opts.name);
+  // Throws at boot when a field has no authorization rule (coverage must be 100 %).
+  const schema = applyRules(buildSubgraphSchema({ typeDefs, resolvers: opts.resolvers as never }), typeDefs, opts.policy);
   const apollo = new ApolloServer<RequestContext<Loaders>>({
     schema,
     introspection: opts.appEnv !== 'production',

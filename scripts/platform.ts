@@ -6,6 +6,9 @@
 import path from 'node:path';
 import { startDevDb, type DevDb } from '../devdb';
 import { MongoAuditSink } from '../lib/audit';
+import { createInternalTokenVerifier } from '../lib/auth/internal-token';
+import { createGatewayAuth, type GatewayAuth } from '../lib/auth/runtime';
+import { policyOptionsFrom } from '../lib/policy';
 import type { Config } from '../lib/config';
 import { connectDataStores, type DataStores } from '../lib/db';
 import { demoPlan } from '../lib/demo';
@@ -28,6 +31,8 @@ export interface Platform {
   mongoUri: string;
   devdb?: DevDb;
   stores: DataStores;
+  /** Keys, issuer and verifier (tests mint tokens with `auth.issuer`). */
+  auth: GatewayAuth;
   gateway: GatewayServer;
   subgraphs: Record<SubgraphName, SubgraphServer>;
   /** Seeded demo data this run (false when the database already had it or seeding is off). */
@@ -56,10 +61,19 @@ export async function startPlatform({ config, logger, ephemeral = false }: Platf
     seeded = before === 0;
   }
   const audit = new MongoAuditSink(conn);
+  const auth = await createGatewayAuth(config, { ephemeral });
   const subgraphs = {} as Record<SubgraphName, SubgraphServer>;
   const subgraphUrls = {} as Record<SubgraphName, string>;
   for (const name of SUBGRAPH_NAMES) {
-    const sg = await SUBGRAPHS[name].build({ stores, logger: logger.child({ service: name }), audit, appEnv: config.appEnv });
+    const internal = createInternalTokenVerifier({ audience: name, keys: auth.internalKeys });
+    const sg = await SUBGRAPHS[name].build({
+      stores,
+      logger: logger.child({ service: name }),
+      audit,
+      appEnv: config.appEnv,
+      resolvePrincipal: (req) => internal.verify(req.headers.authorization),
+      policy: policyOptionsFrom(config),
+    });
     const port = await sg.listen(ephemeral ? 0 : config.subgraphs[name].port, config.host);
     subgraphs[name] = sg;
     subgraphUrls[name] = `http://127.0.0.1:${port}/graphql`;
@@ -71,6 +85,7 @@ export async function startPlatform({ config, logger, ephemeral = false }: Platf
     subgraphTimeoutMs: config.subgraphTimeoutMs,
     logger: logger.child({ service: 'gateway' }),
     audit,
+    auth,
   });
   const gatewayPort = await gateway.listen(ephemeral ? 0 : config.gatewayPort, config.host);
   return {
@@ -79,6 +94,7 @@ export async function startPlatform({ config, logger, ephemeral = false }: Platf
     mongoUri,
     devdb,
     stores,
+    auth,
     gateway,
     subgraphs,
     seeded,

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('tracksafe', config.logLevel);
   const platform = await startPlatform({ config, logger });
+  const base = platform.gatewayUrl.replace('/graphql', '');
   const lines = [
     '',
     `Tracksafe is running (${config.appEnv})`,
@@ -26,9 +27,15 @@ async function main(): Promise<void> {
       ? ['', 'Public tracking (no login): trackShipment(trackingNumber, token)', ...demoTrackingLinks(demoPlan()).map((l) => `  ${l.trackingNumber}  token ${l.token}  (${l.status})`)]
       : []),
     '',
-    'Try:',
-    `  curl -s ${platform.gatewayUrl} -H 'content-type: application/json' \\`,
-    `    -d '{"query":"{ shipments(first: 3) { totalCount edges { node { trackingNumber status tenant { name } } } } }"}'`,
+    ...(config.appEnv === 'development'
+      ? [
+          'Try (a 15-minute token for a demo user, then a query across all four subgraphs):',
+          `  TOKEN=$(curl -s -X POST ${base}/dev/token -d '{"user":"tenant.admin@northwind.example"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
+          `  curl -s ${platform.gatewayUrl} -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\`,
+          `    -d '{"query":"{ shipments(first: 3) { totalCount edges { node { trackingNumber status tenant { name } devices { kind } recipientPrivacy { notificationChannels } } } } }"}'`,
+          `  Demo users: ${demoPlan().users.filter((u) => u.tenantId === demoPlan().tenants[0].id).map((u) => u.email).join(', ')}`,
+        ]
+      : []),
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');

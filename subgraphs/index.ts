@@ -3,7 +3,10 @@
  * all-in-one start script and the end-to-end test kit; each subgraph's own
  * index.ts runs it alone.
  */
+import type { IncomingMessage } from 'node:http';
 import type { Connection } from 'mongoose';
+import type { Principal } from '../lib/context';
+import type { PolicyOptions } from '../lib/policy';
 import type { SubgraphName } from '../schema';
 import type { AuditSink } from '../lib/audit';
 import type { AppEnv } from '../lib/config';
@@ -25,6 +28,10 @@ export interface SubgraphDeps {
   logger: Logger;
   audit: AuditSink;
   appEnv: AppEnv;
+  /** Verifies the gateway's internal token: the only way in. */
+  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
+  /** Options of the directive-compiled rules (operator tenant, step-up window). */
+  policy?: PolicyOptions;
 }
 
 export interface SubgraphModule {

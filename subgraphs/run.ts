@@ -8,6 +8,8 @@
  */
 import type { SubgraphName } from '../schema';
 import { MongoAuditSink } from '../lib/audit';
+import { createInternalTokenVerifier } from '../lib/auth/internal-token';
+import { policyOptionsFrom } from '../lib/policy';
 import { loadConfig } from '../lib/config';
 import { connectDataStores } from '../lib/db';
 import { createLogger } from '../lib/logger';
@@ -22,7 +24,16 @@ export async function runSubgraph(name: SubgraphName): Promise<void> {
     logger = createLogger(name, config.logLevel);
     if (!config.mongodbUri) throw new Error(`MONGODB_URI is required to run the ${name} subgraph on its own (npm start runs the embedded devdb)`);
     const stores = await connectDataStores(config.mongodbUri, config.mongodbDb);
-    const subgraph = await SUBGRAPHS[name].build({ stores, logger, audit: new MongoAuditSink(stores.forRegion()), appEnv: config.appEnv });
+    // The gateway vouches for every caller with an internal token signed by its key, published at INTERNAL_JWKS_URL.
+    const internal = createInternalTokenVerifier({ audience: name, keys: { jwksUrl: config.internalJwksUrl } });
+    const subgraph = await SUBGRAPHS[name].build({
+      stores,
+      logger,
+      audit: new MongoAuditSink(stores.forRegion()),
+      appEnv: config.appEnv,
+      resolvePrincipal: (req) => internal.verify(req.headers.authorization),
+      policy: policyOptionsFrom(config),
+    });
     const port = await subgraph.listen(config.subgraphs[name].port, config.host);
     logger.info({ port, host: config.host }, `${name} subgraph listening`);
     // In order: stop taking requests and drain them, then close the database they used.

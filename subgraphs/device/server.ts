@@ -6,9 +6,9 @@
 import type { AuditSink } from '../../lib/audit';
 import type { AppEnv } from '../../lib/config';
 import type { Principal } from '../../lib/context';
+import type { PolicyOptions } from '../../lib/policy';
 import type { DataStores } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
-import { principalFromRequest } from '../../lib/principal';
 import { createSubgraphServer, type SubgraphServer } from '../../lib/subgraph';
 import type { IncomingMessage } from 'node:http';
 import { createLoaders } from './loaders';
@@ -28,7 +28,9 @@ export interface DeviceSubgraphOptions {
    * Who is calling.
    * @default principalFromRequest (the gateway's forwarded principal)
    */
-  resolvePrincipal?: (req: IncomingMessage) => Principal;
+  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
+  /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
+  policy?: PolicyOptions;
   /**
    * The clock (tests freeze it).
    * @default () => new Date()
@@ -52,6 +54,7 @@ export async function buildDeviceSubgraph(options: DeviceSubgraphOptions): Promi
     audit: options.audit,
     resolvers: createResolvers({ models, audit: options.audit, now: options.now ?? (() => new Date()), alarmRule: options.alarmRule ?? noAlarm }),
     createLoaders: (scope) => createLoaders(models, scope),
-    resolvePrincipal: options.resolvePrincipal ?? principalFromRequest,
+    resolvePrincipal: options.resolvePrincipal,
+    policy: options.policy,
   });
 }

@@ -7,9 +7,9 @@ import type { IncomingMessage } from 'node:http';
 import type { AuditSink } from '../../lib/audit';
 import type { AppEnv } from '../../lib/config';
 import type { Principal } from '../../lib/context';
+import type { PolicyOptions } from '../../lib/policy';
 import type { DataStores } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
-import { principalFromRequest } from '../../lib/principal';
 import { createSubgraphServer, type SubgraphServer } from '../../lib/subgraph';
 import { createLoaders } from './loaders';
 import { createModels, ensureIndexes } from './model';
@@ -27,7 +27,9 @@ export interface IdentitySubgraphOptions {
    * Who is calling.
    * @default principalFromRequest (the gateway's `x-tracksafe-principal` header)
    */
-  resolvePrincipal?: (req: IncomingMessage) => Principal;
+  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
+  /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
+  policy?: PolicyOptions;
 }
 
 /** Compiles the models, waits for their indexes (uniqueness rules rely on them), and builds the server. */
@@ -43,6 +45,7 @@ export async function buildIdentitySubgraph(opts: IdentitySubgraphOptions): Prom
     logger: opts.logger,
     audit: opts.audit,
     createLoaders: (scope) => createLoaders(models, scope),
-    resolvePrincipal: opts.resolvePrincipal ?? principalFromRequest,
+    resolvePrincipal: opts.resolvePrincipal,
+    policy: opts.policy,
   });
 }

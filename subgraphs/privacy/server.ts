@@ -7,9 +7,9 @@ import type { IncomingMessage } from 'node:http';
 import type { AuditSink } from '../../lib/audit';
 import type { AppEnv } from '../../lib/config';
 import type { Principal } from '../../lib/context';
+import type { PolicyOptions } from '../../lib/policy';
 import type { DataStores } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
-import { principalFromRequest } from '../../lib/principal';
 import { createSubgraphServer, type SubgraphServer } from '../../lib/subgraph';
 import { createLoaders } from './loaders';
 import { createModels, ensureIndexes } from './model';
@@ -32,7 +32,9 @@ export interface PrivacySubgraphOptions {
    * Who is calling.
    * @default principalFromRequest (the gateway's `x-tracksafe-principal` header)
    */
-  resolvePrincipal?: (req: IncomingMessage) => Principal;
+  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
+  /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
+  policy?: PolicyOptions;
 }
 
 /** Compiles the models, waits for their indexes (one settings document per subject relies on them), and builds the server. */
@@ -49,6 +51,7 @@ export async function buildPrivacySubgraph(opts: PrivacySubgraphOptions): Promis
     logger: opts.logger,
     audit: opts.audit,
     createLoaders: (scope) => createLoaders(models, scope),
-    resolvePrincipal: opts.resolvePrincipal ?? principalFromRequest,
+    resolvePrincipal: opts.resolvePrincipal,
+    policy: opts.policy,
   });
 }

@@ -5,9 +5,11 @@
  */
 import type { AuditSink } from '../../lib/audit';
 import type { AppEnv } from '../../lib/config';
+import type { IncomingMessage } from 'node:http';
+import type { Principal } from '../../lib/context';
+import type { PolicyOptions } from '../../lib/policy';
 import type { DataStores } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
-import { principalFromRequest } from '../../lib/principal';
 import { createSubgraphServer, type SubgraphServer } from '../../lib/subgraph';
 import { createLoaders } from './loaders';
 import { createModels, ensureIndexes } from './model';
@@ -25,6 +27,10 @@ export interface ShipmentSubgraphOptions {
   appEnv: AppEnv;
   /** Clock of the services (tests freeze it). @default () => new Date() */
   now?: Clock;
+  /** Who is calling: verifies the gateway's internal token (see lib/auth/internal-token.ts). */
+  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
+  /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
+  policy?: PolicyOptions;
 }
 
 export async function buildShipmentSubgraph(opts: ShipmentSubgraphOptions): Promise<SubgraphServer> {
@@ -41,6 +47,7 @@ export async function buildShipmentSubgraph(opts: ShipmentSubgraphOptions): Prom
     logger: opts.logger,
     audit: opts.audit,
     createLoaders: (scope) => createLoaders(models, scope, opts.now),
-    resolvePrincipal: principalFromRequest,
+    resolvePrincipal: opts.resolvePrincipal,
+    policy: opts.policy,
   });
 }

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { loadConfig } from '../../lib/config';
+import { CONFIG_VARS, loadConfig } from '../../lib/config';
 import { SUBGRAPH_NAMES } from '../../schema';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -41,6 +41,10 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  test('subgraphs fetch the internal token keys from the gateway they trust', () => {
+    for (const name of SUBGRAPH_NAMES) expect(loadConfig(envOf(name)).internalJwksUrl).toBe('http://gateway:4000/.well-known/internal-jwks.json');
+  });
+
   test('MongoDB runs as a replica set and the platform connects to it as one', () => {
     expect(services.mongo.command).toEqual(expect.arrayContaining(['--replSet', 'rs0']));
     for (const name of [...SUBGRAPH_NAMES, 'seed']) {
@@ -67,7 +71,7 @@ describe('docker-compose.yml', () => {
   });
 
   test('every environment variable a service sets is one the configuration knows', () => {
-    const known = new Set(['APP_ENV', 'HOST', 'GATEWAY_PORT', 'MONGODB_URI', 'MONGODB_DB', 'DATA_DIR', 'DEVDB_PORT', 'LOG_LEVEL', 'SUBGRAPH_TIMEOUT_MS', 'SEED', ...SUBGRAPH_NAMES.flatMap((n) => [`${n.toUpperCase()}_PORT`, `${n.toUpperCase()}_URL`])]);
+    const known = new Set(CONFIG_VARS.flatMap((v) => v.name.split(' / ')));
     for (const name of [...SUBGRAPH_NAMES, 'gateway', 'seed']) {
       for (const key of Object.keys(envOf(name))) expect({ name, key, known: known.has(key) }).toEqual({ name, key, known: true });
     }

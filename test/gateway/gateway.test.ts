@@ -4,9 +4,11 @@
  */
 import { createServer } from 'node:net';
 import { createGateway } from '../../gateway/server';
+import { createGatewayAuth } from '../../lib/auth/runtime';
+import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { SUBGRAPH_NAMES, loadSupergraphSdl, type SubgraphName } from '../../schema';
-import { codes, postGraphQL, startStack } from '../kit/stack';
+import { codes, postGraphQL, startStack, tenantA, userOf } from '../kit/stack';
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -42,15 +44,17 @@ describe('error masking', () => {
   async function gatewayWithDeadSubgraphs(appEnv: 'development' | 'production') {
     const port = await closedPort();
     const urls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, `http://127.0.0.1:${port}/graphql`])) as Record<SubgraphName, string>;
-    const gw = await createGateway({ appEnv, supergraphSdl: loadSupergraphSdl(), subgraphUrls: urls, logger: createLogger('test', 'silent'), subgraphTimeoutMs: 2000 });
+    const auth = await createGatewayAuth(loadConfig({ APP_ENV: appEnv }), { ephemeral: true });
+    const gw = await createGateway({ appEnv, supergraphSdl: loadSupergraphSdl(), subgraphUrls: urls, logger: createLogger('test', 'silent'), subgraphTimeoutMs: 2000, auth });
     const gwPort = await gw.listen(0);
-    return { gw, url: `http://127.0.0.1:${gwPort}/graphql`, deadPort: port };
+    const { token } = await auth.issuer.issue(userOf(tenantA.id));
+    return { gw, url: `http://127.0.0.1:${gwPort}/graphql`, deadPort: port, headers: { authorization: `Bearer ${token}` } };
   }
 
   test('in production a failing subgraph shows only a generic error with the request id: no address, no stack', async () => {
-    const { gw, url, deadPort } = await gatewayWithDeadSubgraphs('production');
+    const { gw, url, deadPort, headers } = await gatewayWithDeadSubgraphs('production');
     try {
-      const res = await postGraphQL(url, `{ shipments(first: 1) { totalCount } }`, undefined, { 'x-request-id': 'masking-test-0001' });
+      const res = await postGraphQL(url, `{ shipments(first: 1) { totalCount } }`, undefined, { ...headers, 'x-request-id': 'masking-test-0001' });
       expect(codes(res)).toEqual(['INTERNAL_SERVER_ERROR']);
       const text = JSON.stringify(res.errors);
       expect(text).not.toContain(String(deadPort));
@@ -63,9 +67,9 @@ describe('error masking', () => {
   });
 
   test('in development the same failure keeps its detail for the developer', async () => {
-    const { gw, url } = await gatewayWithDeadSubgraphs('development');
+    const { gw, url, headers } = await gatewayWithDeadSubgraphs('development');
     try {
-      const res = await postGraphQL(url, `{ shipments(first: 1) { totalCount } }`);
+      const res = await postGraphQL(url, `{ shipments(first: 1) { totalCount } }`, undefined, headers);
       expect(res.errors!.length).toBeGreaterThan(0);
       expect(res.errors![0].message).not.toBe('Internal server error');
     } finally {

@@ -3,12 +3,11 @@
  * subgraph servers, the gateway) on free ports in this process, seeded with
  * the demo plan, plus a GraphQL client that speaks real HTTP.
  */
+import { scopesForRoles } from '../../lib/auth/scopes';
 import { loadConfig } from '../../lib/config';
-import type { Principal } from '../../lib/context';
+import type { TenantPrincipal } from '../../lib/context';
 import { demoPlan } from '../../lib/demo';
-import { encodePrincipal } from '../../lib/principal';
 import { createLogger } from '../../lib/logger';
-import { DEV_PRINCIPAL_HEADER } from '../../gateway/principal';
 import { startPlatform, type Platform } from '../../scripts/platform';
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -20,19 +19,26 @@ export interface GraphQLResponse<T = Record<string, any>> {
 
 export interface Stack {
   platform: Platform;
-  /** POSTs an operation to the gateway as `principal` (default: the Northwind tenant admin). */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, opts?: { principal?: Principal; url?: string; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  /**
+   * POSTs an operation to the gateway with a freshly issued access token for
+   * `principal` (default: the Northwind tenant admin); `principal: null`
+   * sends no token (an anonymous caller).
+   */
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, opts?: { principal?: TenantPrincipal | null; url?: string; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  /** An access token for `principal`, as the platform issues them. */
+  tokenFor(principal: TenantPrincipal): Promise<string>;
   stop(): Promise<void>;
 }
 
 export const plan = demoPlan();
 export const [tenantA, tenantB] = plan.tenants;
 
-export function userOf(tenantId: string, role = 'TENANT_ADMIN'): Principal {
+/** The demo person of a tenant holding `role`, as a token would describe them (MFA done just now). */
+export function userOf(tenantId: string, role = 'TENANT_ADMIN'): TenantPrincipal {
   const u = plan.users.find((x) => x.tenantId === tenantId && x.roles.includes(role));
   if (!u) throw new Error(`no demo user with ${role} in ${tenantId}`);
   const region = plan.tenants.find((t) => t.id === tenantId)!.homeRegion;
-  return { kind: 'user', id: u.id, tenantId, region, roles: u.roles, scopes: ['shipments:read', 'shipments:write', 'events:write'] };
+  return { kind: 'user', id: u.id, tenantId, region, roles: u.roles, scopes: scopesForRoles(u.roles), subjectType: 'user', amr: ['pwd', 'otp'], authTime: Math.floor(Date.now() / 1000) };
 }
 
 export async function postGraphQL<T>(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {
@@ -50,13 +56,18 @@ export async function postGraphQL<T>(url: string, query: string, variables?: Rec
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
   const config = loadConfig({ APP_ENV: 'development', SEED: 'true', LOG_LEVEL: 'silent', ...env });
   const platform = await startPlatform({ config, logger: createLogger('test', 'silent'), ephemeral: true });
+  const tokenFor = async (p: TenantPrincipal) => (await platform.auth.issuer.issue(p)).token;
+  const defaultUser = userOf(tenantA.id);
   return {
     platform,
-    gql: (query, variables, opts = {}) =>
-      postGraphQL(opts.url ?? platform.gatewayUrl, query, variables, {
-        ...(opts.principal ? { [DEV_PRINCIPAL_HEADER]: encodePrincipal(opts.principal) } : {}),
+    tokenFor,
+    gql: async (query, variables, opts = {}) => {
+      const principal = opts.principal === undefined ? defaultUser : opts.principal;
+      return postGraphQL(opts.url ?? platform.gatewayUrl, query, variables, {
+        ...(principal ? { authorization: `Bearer ${await tokenFor(principal)}` } : {}),
         ...opts.headers,
-      }),
+      });
+    },
     stop: () => platform.stop(),
   };
 }

@@ -16,7 +16,8 @@ import { scopesForRoles } from '../../lib/auth/scopes';
 import { connectDataStores, type DataStores } from '../../lib/db';
 import { demoPlan, type DemoPlan, type DemoUser } from '../../lib/demo';
 import { createLogger } from '../../lib/logger';
-import { encodePrincipal, PRINCIPAL_HEADER } from '../../lib/principal';
+import { createInternalTokenSigner, createInternalTokenVerifier } from '../../lib/auth/internal-token';
+import { MemoryKeyStore } from '../../lib/auth/keys';
 import type { SubgraphServer } from '../../lib/subgraph';
 import type { SubgraphName } from '../../schema';
 import { SUBGRAPHS, type SubgraphDeps } from '../../subgraphs';
@@ -43,8 +44,16 @@ export interface SubgraphKit {
   subgraph: SubgraphServer;
   /** The demo plan (seeded only with `seed: true`). */
   plan: DemoPlan;
-  /** Posts one operation as `principal` (default: the kit's `principal` option; none sends no header). */
+  /**
+   * Posts one operation as the gateway would for `principal` (default: the
+   * kit's `principal` option, else an anonymous caller), with an internal
+   * token signed by the kit's gateway key.
+   */
   gql<T = any>(query: string, variables?: Record<string, unknown>, principal?: Principal): Promise<GraphQLResponse<T>>;
+  /** Posts with exactly these headers: no internal token unless given (calls that bypass the gateway). */
+  raw<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  /** An internal token for `principal`, as the gateway signs it for this subgraph. */
+  internalToken(principal: Principal): Promise<string>;
   /** Stops the subgraph, then the database connection, then devdb. */
   stop(): Promise<void>;
 }
@@ -65,7 +74,17 @@ export async function startSubgraph(name: SubgraphName, options: SubgraphKitOpti
     if (options.seed) await SUBGRAPHS[name].seed(stores.forRegion(), plan);
     const audit = new MemoryAuditSink();
     const build = options.build ?? SUBGRAPHS[name].build;
-    subgraph = await build({ stores, audit, logger: createLogger(`${name}-test`, 'silent'), appEnv: options.appEnv ?? 'development' });
+    // The kit plays the gateway: it holds the internal signing key, the subgraph trusts only that key.
+    const gatewayKeys = await MemoryKeyStore.create(options.appEnv ?? 'development', 'internal');
+    const signer = createInternalTokenSigner(gatewayKeys);
+    const verifier = createInternalTokenVerifier({ audience: name, keys: gatewayKeys });
+    subgraph = await build({
+      stores,
+      audit,
+      logger: createLogger(`${name}-test`, 'silent'),
+      appEnv: options.appEnv ?? 'development',
+      resolvePrincipal: (req) => verifier.verify(req.headers.authorization),
+    });
     const url = `http://127.0.0.1:${await subgraph.listen(0)}/graphql`;
     return {
       url,
@@ -74,8 +93,10 @@ export async function startSubgraph(name: SubgraphName, options: SubgraphKitOpti
       audit,
       subgraph,
       plan,
-      gql: (query, variables, principal = options.principal) =>
-        postGraphQL(url, query, variables, principal ? { [PRINCIPAL_HEADER]: encodePrincipal(principal) } : {}),
+      gql: async (query, variables, principal = options.principal) =>
+        postGraphQL(url, query, variables, { authorization: `Bearer ${await signer.tokenFor(principal ?? anonymous, name)}` }),
+      raw: (query, variables, headers = {}) => postGraphQL(url, query, variables, headers),
+      internalToken: (principal) => signer.tokenFor(principal, name),
       stop,
     };
   } catch (err) {

@@ -1,6 +1,6 @@
 import { demoPlan } from '../../../lib/demo';
 import { seed } from '../../../subgraphs/device/server';
-import { adminOf, startKit, SYSTEM, type Kit } from './kit';
+import { adminOf, partnerOf, startKit, SYSTEM, type Kit } from './kit';
 
 const plan = demoPlan();
 const [tenantA, tenantB] = plan.tenants.map((t) => t.id);
@@ -111,7 +111,7 @@ describe('seed', () => {
     const replay = await kit.gql(
       `mutation ($input: RecordSensorReadingInput!) { recordSensorReading(input: $input) { id } }`,
       { input: { deviceId: seeded.deviceId, clientReadingId: seeded.clientReadingId, shipmentId: seeded.shipmentId, recordedAt: seeded.recordedAt.toISOString(), type: 'TEMPERATURE', value: seeded.value, unit: 'CEL' } },
-      adminOf(tenantA),
+      partnerOf(tenantA),
     );
     expect(replay.errors).toBeUndefined();
     expect(replay.data!.recordSensorReading.id).toBe(seeded._id);

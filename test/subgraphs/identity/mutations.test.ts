@@ -26,11 +26,14 @@ describe('createTenant', () => {
     expect(event!.requestId).toEqual(expect.any(String));
   });
 
-  test('a user (SECURITY_ADMIN) may create one too, recorded as the actor', async () => {
+  // createTenant is for the platform operator's SECURITY_ADMINs (@policy(name: "platformOperator")); this kit configures
+  // no operator tenant, so a tenant's own SECURITY_ADMIN — role, scope and fresh MFA notwithstanding — is refused.
+  test("a tenant's SECURITY_ADMIN (not the platform operator) is FORBIDDEN and nothing is created", async () => {
     const admin = demoUser(kit.plan, 0, 'SECURITY_ADMIN');
-    const res = await kit.gql(CREATE_TENANT, { input: { name: 'Helix Market', kind: 'MARKETPLACE', homeRegion: 'EU' } }, asUser(admin));
-    expect(res.errors).toBeUndefined();
-    expect(kit.audit.events.find((e) => e.target === `Tenant:${res.data!.createTenant.id}`)!.actor).toBe(`user:${admin.id}`);
+    const before = await kit.models.Tenant.countDocuments();
+    const res = await kit.gql(CREATE_TENANT, { input: { name: 'Helix Market', kind: 'MARKETPLACE', homeRegion: 'EU' } }, asUser(admin, admin.roles, ['tenants:write']));
+    expect(codes(res)).toEqual(['FORBIDDEN']);
+    expect(await kit.models.Tenant.countDocuments()).toBe(before);
   });
 
   test.each(['Northwind Brands', 'northwind brands', ' NORTHWIND   Brands '])('a taken name (%j) is CONFLICT', async (name) => {
@@ -139,7 +142,7 @@ describe('createUser', () => {
   });
 
   test('a caller whose tenant does not exist is NOT_FOUND', async () => {
-    const ghost = { kind: 'user' as const, id: 'ghost', tenantId: 'ffffffffffffffffffffffff', roles: ['SECURITY_ADMIN'], scopes: [] };
+    const ghost = { kind: 'user' as const, id: 'ghost', tenantId: 'ffffffffffffffffffffffff', roles: ['SECURITY_ADMIN'], scopes: ['users:write'], amr: ['pwd', 'otp'], authTime: Math.floor(Date.now() / 1000) };
     const res = await kit.gql(CREATE_USER, { input: { email: 'g@ghost.example', name: 'G', roles: [] } }, ghost);
     expect(codes(res)).toEqual(['NOT_FOUND']);
   });

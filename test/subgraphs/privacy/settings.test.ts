@@ -106,7 +106,8 @@ describe('updatePrivacySettings', () => {
 
   test('a user can change their own settings', async () => {
     const user = demoUser(kit.plan, 0, 'DRIVER');
-    const res = await kit.gql(UPDATE, { s: user.id, i: { notificationChannels: ['SMS'] } }, asUser(user));
+    // updatePrivacySettings needs privacy:write, which a DRIVER's role-implied scopes (lib/auth/scopes.ts) do not include.
+    const res = await kit.gql(UPDATE, { s: user.id, i: { notificationChannels: ['SMS'] } }, asUser(user, user.roles, ['privacy:write']));
     expect(res.errors).toBeUndefined();
     expect(res.data!.updatePrivacySettings).toMatchObject({ subjectId: user.id, notificationChannels: ['SMS'] });
   });
