@@ -12,9 +12,9 @@ import type { Logger } from './logger';
 export type Region = 'EU' | 'US' | 'APAC';
 
 /**
- * Who is calling. Until token verification lands this is always the
- * development principal; the access layer replaces `resolvePrincipal` and
- * nothing else changes.
+ * Who is calling: at the gateway, the principal of a verified bearer token
+ * (gateway/principal.ts); in a subgraph, the principal the gateway vouched
+ * for in its internal token (lib/auth/internal-token.ts).
  */
 export type Principal = AnonymousPrincipal | SystemPrincipal | TenantPrincipal;
 
