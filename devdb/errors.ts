@@ -19,6 +19,7 @@ export const ErrorCodes = {
   NamespaceExists: 48,
   CommandNotFound: 59,
   ImmutableField: 66,
+  PathNotViable: 28,
   InvalidOptions: 72,
   IndexOptionsConflict: 85,
   IndexKeySpecsConflict: 86,

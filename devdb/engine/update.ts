@@ -102,6 +102,17 @@ function applyOperators(doc: Document, u: Document, opts: ApplyOptions): Documen
       }
     }
   }
+  // Plain $set paths are assigned here: mingo skips a $set whose value it deems equal, and it compares
+  // BSON Binary values by a lossy string form, which would silently drop real changes.
+  if (modifier.$set) {
+    for (const [path, value] of Object.entries(modifier.$set as Document)) {
+      if (path.includes('$')) continue;
+      assignPath(doc, path, cloneValue(value));
+      delete modifier.$set[path];
+    }
+    if (!Object.keys(modifier.$set).length) delete modifier.$set;
+  }
+  if (!Object.keys(modifier).length) return doc;
   try {
     mingoUpdate(doc, modifier, opts.arrayFilters, opts.filter, { cloneMode: 'deep' });
   } catch (err) {
@@ -151,6 +162,35 @@ export function upsertBase(filter: Document | undefined): Document {
   };
   collect(filter);
   return base;
+}
+
+/** $set of one dotted path with MongoDB's rules: creates missing objects, indexes into arrays, refuses to traverse a scalar. */
+function assignPath(doc: Document, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur: any = doc;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    const last = i === parts.length - 1;
+    if (Array.isArray(cur)) {
+      if (!/^\d+$/.test(part)) throw new MongoServerError('PathNotViable', `Cannot create field '${part}' in an array at '${parts.slice(0, i).join('.')}'`);
+      const idx = Number(part);
+      while (cur.length < idx) cur.push(null);
+      if (last) cur[idx] = value;
+      else {
+        if (cur[idx] === undefined || cur[idx] === null) cur[idx] = {};
+        cur = cur[idx];
+      }
+      continue;
+    }
+    if (cur === null || typeof cur !== 'object' || (cur as { _bsontype?: string })._bsontype || cur instanceof Date) {
+      throw new MongoServerError('PathNotViable', `Cannot create field '${part}' in element at '${parts.slice(0, i).join('.')}'`);
+    }
+    if (last) cur[part] = value;
+    else {
+      if (cur[part] === undefined || cur[part] === null) cur[part] = {};
+      cur = cur[part];
+    }
+  }
 }
 
 function setPath(doc: Document, path: string, value: unknown): void {
