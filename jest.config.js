@@ -7,8 +7,8 @@ module.exports = {
   transform: {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  // jose is ESM-only; let swc transform it for jest.
-  transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
+  // jose, and otplib's @scure/@noble dependencies, are ESM-only; let swc transform them for jest.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble)/)'],
   testTimeout: 30000,
   maxWorkers: 2,
 };

@@ -4,19 +4,34 @@
  */
 import { createGatewayAuth } from '../lib/auth/runtime';
 import { loadConfig } from '../lib/config';
+import { assertProductionSafe } from '../lib/limits/environment';
 import { createLogger } from '../lib/logger';
 import { DRAIN_TIMEOUT_MS, onShutdown } from '../lib/shutdown';
 import { SUBGRAPH_NAMES, loadSupergraphSdl, type SubgraphName } from '../schema';
+import { hardeningOptionsFrom } from './hardening';
 import { createGateway } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Production with a development setting (dev login, dev keys, local master key, wildcard CORS, SEED) does not start.
+  assertProductionSafe(config);
   const logger = createLogger('gateway', config.logLevel);
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, config.subgraphs[n].url])) as Record<SubgraphName, string>;
   const auth = await createGatewayAuth(config);
-  const gw = await createGateway({ appEnv: config.appEnv, supergraphSdl: loadSupergraphSdl(), subgraphUrls, subgraphTimeoutMs: config.subgraphTimeoutMs, logger, auth });
+  const gw = await createGateway({
+    appEnv: config.appEnv,
+    supergraphSdl: loadSupergraphSdl(),
+    subgraphUrls,
+    subgraphTimeoutMs: config.subgraphTimeoutMs,
+    logger,
+    auth,
+    credentials: { statusCacheMs: config.principalStatusCacheMs },
+    transport: config.transport,
+    rateLimits: config.rateLimits,
+    hardening: hardeningOptionsFrom(config.hardening),
+  });
   const port = await gw.listen(config.gatewayPort, config.host);
-  logger.info({ port }, 'gateway listening');
+  logger.info({ port, protocol: gw.protocol, rateLimitStore: gw.rateLimits.store }, 'gateway listening');
   onShutdown(logger, () => gw.stop(), DRAIN_TIMEOUT_MS);
 }
 

@@ -17,12 +17,22 @@ import type { GatewayAuth } from '../lib/auth/runtime';
 import { createRequestContext, type RequestContext } from '../lib/context';
 import { createFormatError } from '../lib/errors';
 import { createGraphQLHttpServer, listen } from '../lib/http';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../lib/logger';
 import { gatewayGuardPlugin } from '../lib/policy';
+import type { RateLimits, RateLimitSettings } from '../lib/ratelimit';
+import type { TransportSettings } from '../lib/transport';
 import { SubgraphDataSource } from './datasource';
 import { devTokenRoute, jwksRoute } from './auth-routes';
 import { healthRoute, readinessRoute } from './health';
+import { createInternalClient } from './internal-client';
+import { loginRoute } from './login-route';
+import { tokenRoute } from './oauth/token-route';
 import { resolveGatewayPrincipal } from './principal';
+import { createPrincipalStatusCheck, identityStatusSource, type PrincipalStatusSource } from './principal-status';
+import { scimProxyRoute } from './scim-proxy';
+import { createGatewayEdge } from './transport';
+import { createGatewayHardening, type GatewayHardeningOptions } from './hardening';
 
 export interface GatewayOptions {
   appEnv: AppEnv;
@@ -36,11 +46,34 @@ export interface GatewayOptions {
   audit?: AuditSink;
   /** Keys, token issuer and verifier, internal hop signer. */
   auth: GatewayAuth;
+  /** The token endpoint, login, SCIM proxy and per-request status check. */
+  credentials?: GatewayCredentialOptions;
+  /** TLS, CORS, body and time limits, security.txt (config.transport). @default the appEnv's defaults, plain HTTP */
+  transport?: TransportSettings;
+  /** Rate-limit buckets and store (config.rateLimits). @default the appEnv's defaults, in memory */
+  rateLimits?: RateLimitSettings;
+  /** Query limits, cost budgets, trusted documents, batching (hardeningOptionsFrom(config.hardening)). @default the appEnv's defaults */
+  hardening?: Omit<GatewayHardeningOptions, 'appEnv'>;
+}
+
+export interface GatewayCredentialOptions {
+  /** How long identity's "still active" answer is reused per principal (ms). @default 5000 */
+  statusCacheMs?: number;
+  /** Clock of the status cache in ms (tests freeze it). @default Date.now */
+  now?: () => number;
+  /** Who answers "still active?". @default identity's /internal/principal-status */
+  statusSource?: PrincipalStatusSource;
+  /** The caller's address for lockouts. @default the socket's remote address (no proxy trusted) */
+  clientIp?: (req: IncomingMessage) => string;
 }
 
 export interface GatewayServer {
   server: Server;
   apollo: ApolloServer<RequestContext>;
+  /** 'https' when a certificate is configured (TLS 1.3 only). */
+  protocol: 'http' | 'https';
+  /** The rate limits (routes call `rateLimits.enforce(bucket, key)`; `metrics()` for counters). */
+  rateLimits: RateLimits;
   listen(port: number, host?: string): Promise<number>;
   /** Stops taking requests, lets in-flight ones finish, then stops. */
   stop(): Promise<void>;
@@ -53,11 +86,16 @@ export async function createGateway(opts: GatewayOptions): Promise<GatewayServer
       new SubgraphDataSource({ name, url: opts.subgraphUrls[name as SubgraphName] ?? url ?? '', timeoutMs: opts.subgraphTimeoutMs ?? 10_000, signer: opts.auth.internalSigner }),
   });
   const development = opts.appEnv === 'development';
+  // TLS, security headers, CORS, rate limits, body and time limits (gateway/transport); throws on an unusable certificate.
+  const edge = createGatewayEdge({ appEnv: opts.appEnv, transport: opts.transport, rateLimits: opts.rateLimits, logger: opts.logger });
+  // Query limits, cost and budgets, trusted documents, batching, introspection per environment, error hygiene (gateway/hardening).
+  const hardening = createGatewayHardening<RequestContext>({ clientAddress: edge.clientIp, ...opts.hardening, appEnv: opts.appEnv });
   const apollo = new ApolloServer<RequestContext>({
     gateway,
     introspection: opts.appEnv !== 'production',
     includeStacktraceInErrorResponses: development,
-    formatError: createFormatError(opts.appEnv),
+    formatError: hardening.formatError(createFormatError(opts.appEnv)),
+    ...hardening.apolloConfig,
     csrfPrevention: true,
     logger: opts.logger,
     // index.ts owns the signals and drains in order; Apollo's own handler would stop twice and hang.
@@ -67,19 +105,35 @@ export async function createGateway(opts: GatewayOptions): Promise<GatewayServer
       errorReportingPlugin(),
       // Refuses missing roles and scopes before any subgraph is called (defence in depth; subgraphs check again).
       gatewayGuardPlugin(),
+      ...edge.plugins,
+      ...hardening.plugins,
     ],
   });
   const audit = opts.audit ?? new MemoryAuditSink();
-  const resolvePrincipal = resolveGatewayPrincipal(opts.auth.verifier);
+  const cred = opts.credentials ?? {};
+  const internal = createInternalClient({ signer: opts.auth.internalSigner, subgraphUrls: opts.subgraphUrls, timeoutMs: opts.subgraphTimeoutMs });
+  const status = createPrincipalStatusCheck({ source: cred.statusSource ?? identityStatusSource(internal), ttlMs: cred.statusCacheMs, now: cred.now });
+  const resolvePrincipal = resolveGatewayPrincipal(opts.auth.verifier, { status, platformIssuer: opts.auth.issuer.issuer });
+  const clientIp = cred.clientIp ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
+  const issuerUrl = opts.auth.issuer.issuer.replace(/\/$/, '');
   const server = createGraphQLHttpServer({
     apollo,
     logger: opts.logger,
-    context: async (req) => createRequestContext(req, { logger: opts.logger, audit, createLoaders: () => ({}), resolvePrincipal }),
+    ...edge.server,
+    context: async (req) => {
+      const context = await createRequestContext(req, { logger: opts.logger, audit, createLoaders: () => ({}), resolvePrincipal });
+      // Per principal and per tenant, once the token is verified: 429 before any GraphQL work.
+      await edge.afterAuthentication(req, context);
+      return hardening.bindClient(req, context);
+    },
     routes: {
+      ...edge.routes,
       '/healthz': healthRoute(),
       '/.well-known/jwks.json': jwksRoute(() => opts.auth.platformKeys.jwks()),
       '/.well-known/internal-jwks.json': jwksRoute(() => opts.auth.internalKeys.jwks()),
-      ...(development ? { '/dev/token': devTokenRoute(opts.auth.issuer) } : {}),
+      '/oauth/token': tokenRoute({ issuer: opts.auth.issuer, internal, audit, endpointUrl: `${issuerUrl}/oauth/token`, clientIp }),
+      '/scim/v2/Users/*': scimProxyRoute({ internal, status, publicBaseUrl: `${issuerUrl}/scim/v2` }),
+      ...(development ? { '/dev/token': devTokenRoute(opts.auth.issuer), '/auth/login': loginRoute({ issuer: opts.auth.issuer, internal, audit, clientIp }) } : {}),
       '/readyz': readinessRoute(Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, opts.subgraphUrls[n]]))),
     },
   });
@@ -87,6 +141,8 @@ export async function createGateway(opts: GatewayOptions): Promise<GatewayServer
   return {
     server,
     apollo,
+    protocol: edge.protocol,
+    rateLimits: edge.limits,
     async listen(port, host = '127.0.0.1') {
       if (!started) {
         await apollo.start();
@@ -100,6 +156,7 @@ export async function createGateway(opts: GatewayOptions): Promise<GatewayServer
         server.closeIdleConnections();
       });
       if (started) await apollo.stop();
+      await edge.close();
     },
   };
 }

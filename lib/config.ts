@@ -5,6 +5,9 @@
  */
 import { SUBGRAPH_NAMES, type SubgraphName } from '../schema';
 import type { ExternalIssuer } from './auth/verify-token';
+import { RATE_LIMIT_VARS, rateLimitSettingsFrom, type RateLimitSettings } from './ratelimit/settings';
+import { TRANSPORT_VARS, transportSettingsFrom, type TransportSettings } from './transport/settings';
+import { HARDENING_VARS, hardeningSettingsFrom, type HardeningSettings } from './limits/settings';
 
 export type AppEnv = 'development' | 'staging' | 'production';
 
@@ -42,6 +45,18 @@ export interface Config {
   operatorTenantId?: string;
   /** How recent an admin's MFA must be for admin mutations (seconds). */
   stepUpWindowSeconds: number;
+  /** How long the gateway trusts identity's answer that a principal is still active (ms; 0 = ask on every request). */
+  principalStatusCacheMs: number;
+  /** How long an API client's previous secret keeps working after a rotation (seconds). */
+  clientSecretOverlapSeconds: number;
+  /** Progressive lockout after failed logins and client authentications. */
+  lockout: { maxFailures: number; maxFailuresPerIp: number; baseSeconds: number; maxSeconds: number };
+  /** Gateway rate limits: buckets, store (REDIS_URL), switch (lib/ratelimit/settings.ts). */
+  rateLimits: RateLimitSettings;
+  /** Gateway transport: TLS, CORS, body and time limits, proxies, security.txt (lib/transport/settings.ts). */
+  transport: TransportSettings;
+  /** Gateway API hardening: query limits, cost budget, trusted documents, sensitive fields (lib/limits/settings.ts). */
+  hardening: HardeningSettings;
 }
 
 /** The configuration table: name, default, meaning. */
@@ -63,7 +78,16 @@ export const CONFIG_VARS: Array<{ name: string; default: string; meaning: string
   { name: 'TRUSTED_ISSUERS', default: '[]', meaning: 'JSON list of tenant SSO issuers: { issuer, jwksUri, tenantId, audience, algorithms?, rolesClaim? }' },
   { name: 'PLATFORM_OPERATOR_TENANT_ID', default: '(unset)', meaning: "the operator's own tenant: its SECURITY_ADMINs may create tenants (the demo sets Northwind in development)" },
   { name: 'STEP_UP_WINDOW_SECONDS', default: '900', meaning: 'admin mutations need an MFA login at most this old (STEP_UP_REQUIRED otherwise)' },
+  { name: 'PRINCIPAL_STATUS_CACHE_MS', default: '5000', meaning: 'how long the gateway caches "this user / API client is still active" (0-60000; SCIM changes through the gateway invalidate at once)' },
+  { name: 'CLIENT_SECRET_OVERLAP_HOURS', default: '24', meaning: "how long an API client's previous secret keeps working after a rotation (0-720)" },
+  { name: 'LOCKOUT_MAX_FAILURES', default: '5', meaning: 'failed logins per account (or client authentications per client id and IP) before a lockout' },
+  { name: 'LOCKOUT_MAX_FAILURES_PER_IP', default: '20', meaning: 'failed logins or client authentications per IP before a lockout' },
+  { name: 'LOCKOUT_BASE_SECONDS', default: '60', meaning: 'first lockout; each further lockout within a day doubles it' },
+  { name: 'LOCKOUT_MAX_SECONDS', default: '3600', meaning: 'longest lockout' },
   { name: 'INTERNAL_JWKS_URL', default: 'http://127.0.0.1:<GATEWAY_PORT>/.well-known/internal-jwks.json', meaning: "where a standalone subgraph fetches the gateway's internal token keys" },
+  ...RATE_LIMIT_VARS,
+  ...TRANSPORT_VARS,
+  ...HARDENING_VARS,
 ];
 
 export class ConfigError extends Error {
@@ -118,7 +142,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const gatewayPort = port('GATEWAY_PORT', 4000);
   const stepUp = Number(env.STEP_UP_WINDOW_SECONDS ?? 900);
   if (!Number.isInteger(stepUp) || stepUp <= 0 || stepUp > 86_400) problems.push(`STEP_UP_WINDOW_SECONDS must be 1-86400, got "${env.STEP_UP_WINDOW_SECONDS}"`);
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) problems.push(`${name} must be an integer ${min}-${max}, got "${raw}"`);
+    return n;
+  };
   const dataDir = env.DATA_DIR || '.data';
+  const rateLimits = rateLimitSettingsFrom(env, appEnv);
+  const transport = transportSettingsFrom(env, appEnv, { dataDir, publicUrl: env.PLATFORM_ISSUER || `http://127.0.0.1:${gatewayPort}` });
+  problems.push(...rateLimits.problems, ...transport.problems);
   const config: Config = {
     appEnv,
     host,
@@ -137,6 +171,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     internalJwksUrl: env.INTERNAL_JWKS_URL || `http://127.0.0.1:${gatewayPort}/.well-known/internal-jwks.json`,
     operatorTenantId: env.PLATFORM_OPERATOR_TENANT_ID || undefined,
     stepUpWindowSeconds: stepUp,
+    principalStatusCacheMs: int('PRINCIPAL_STATUS_CACHE_MS', 5000, 0, 60_000),
+    clientSecretOverlapSeconds: int('CLIENT_SECRET_OVERLAP_HOURS', 24, 0, 720) * 3600,
+    lockout: {
+      maxFailures: int('LOCKOUT_MAX_FAILURES', 5, 1, 1000),
+      maxFailuresPerIp: int('LOCKOUT_MAX_FAILURES_PER_IP', 20, 1, 100_000),
+      baseSeconds: int('LOCKOUT_BASE_SECONDS', 60, 1, 86_400),
+      maxSeconds: int('LOCKOUT_MAX_SECONDS', 3600, 1, 7 * 86_400),
+    },
+    rateLimits: rateLimits.settings,
+    transport: transport.settings,
+    hardening: hardeningSettingsFrom(env, appEnv, problems),
   };
   // Demo data has published credentials (e.g. derivable tracking tokens): development only.
   if (config.seed && appEnv !== 'development') problems.push('SEED=true is allowed only with APP_ENV=development');

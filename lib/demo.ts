@@ -48,7 +48,8 @@ export interface DemoShipment {
 export interface DemoPlan {
   tenants: DemoTenant[];
   users: DemoUser[];
-  apiClient: { id: string; tenantId: string; name: string; scopes: string[] };
+  /** The partner API client: issued by `tenantId`, contracted with the tenants in `partnerOf`. */
+  apiClient: { id: string; tenantId: string; name: string; scopes: string[]; partnerOf: string[] };
   devices: DemoDevice[];
   shipments: DemoShipment[];
 }
@@ -92,7 +93,7 @@ export function demoPlan(shipmentsPerTenant = 25): DemoPlan {
   return {
     tenants,
     users,
-    apiClient: { id: demoId('client', 1), tenantId: tenants[0].id, name: 'Demo carrier partner', scopes: ['shipments:read', 'events:write'] },
+    apiClient: { id: demoId('client', 1), tenantId: tenants[0].id, name: 'Demo carrier partner', scopes: ['shipments:read', 'events:write'], partnerOf: [tenants[1].id] },
     devices,
     shipments,
   };

@@ -15,7 +15,7 @@ import { createRequestContext, type DataScope, type Principal, type RequestConte
 import type { DataStores } from './db';
 import { errorReportingPlugin } from './apollo-plugins';
 import { createFormatError } from './errors';
-import { createGraphQLHttpServer, listen, sendJson } from './http';
+import { createGraphQLHttpServer, listen, sendJson, type RouteHandler } from './http';
 import type { Logger } from './logger';
 import { applyRules, type PolicyOptions } from './policy';
 
@@ -32,6 +32,13 @@ export interface SubgraphOptions<Loaders> {
   resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
   /** Options of the authorization rules compiled from the SDL (operator tenant, step-up window, clock). */
   policy?: PolicyOptions;
+  /**
+   * Plain HTTP routes besides /graphql (keys as in lib/http.ts, `/*` for a
+   * prefix). They bypass the GraphQL context: each handler must check the
+   * caller itself, e.g. with `systemRoute` (lib/internal-route.ts). They
+   * cannot replace /healthz or /readyz.
+   */
+  routes?: Record<string, RouteHandler>;
 }
 
 export interface SubgraphServer {
@@ -63,6 +70,7 @@ export async function createSubgraphServer<Loaders>(opts: SubgraphOptions<Loader
     logger: opts.logger,
     context: async (req) => createRequestContext(req, opts),
     routes: {
+      ...opts.routes,
       '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok', service: opts.name }),
       '/readyz': async (_req, res) => {
         try {

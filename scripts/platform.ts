@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { startDevDb, type DevDb } from '../devdb';
 import { MongoAuditSink } from '../lib/audit';
+import { credentialSettingsFrom } from '../lib/auth/credential-settings';
 import { createInternalTokenVerifier } from '../lib/auth/internal-token';
 import { createGatewayAuth, type GatewayAuth } from '../lib/auth/runtime';
 import { policyOptionsFrom } from '../lib/policy';
@@ -15,6 +16,7 @@ import { demoPlan } from '../lib/demo';
 import type { Logger } from '../lib/logger';
 import type { SubgraphServer } from '../lib/subgraph';
 import { createGateway, type GatewayServer } from '../gateway/server';
+import { hardeningOptionsFrom } from '../gateway/hardening';
 import { SUBGRAPH_NAMES, loadSupergraphSdl, type SubgraphName } from '../schema';
 import { SUBGRAPHS } from '../subgraphs';
 
@@ -23,6 +25,13 @@ export interface PlatformOptions {
   logger: Logger;
   /** Ports 0 everywhere and a memory-only devdb (tests). @default false */
   ephemeral?: boolean;
+  /**
+   * The clock of credential checks (contract ends, TOTP steps, assertion
+   * lifetimes, secret overlaps) and of the gateway's status cache; tests
+   * freeze it. Tokens keep real time.
+   * @default () => new Date()
+   */
+  credentialClock?: () => Date;
 }
 
 export interface Platform {
@@ -40,7 +49,7 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-export async function startPlatform({ config, logger, ephemeral = false }: PlatformOptions): Promise<Platform> {
+export async function startPlatform({ config, logger, ephemeral = false, credentialClock }: PlatformOptions): Promise<Platform> {
   let devdb: DevDb | undefined;
   let mongoUri = config.mongodbUri;
   if (!mongoUri) {
@@ -73,6 +82,7 @@ export async function startPlatform({ config, logger, ephemeral = false }: Platf
       appEnv: config.appEnv,
       resolvePrincipal: (req) => internal.verify(req.headers.authorization),
       policy: policyOptionsFrom(config),
+      credentials: { ...credentialSettingsFrom(config), ...(credentialClock ? { now: credentialClock } : {}) },
     });
     const port = await sg.listen(ephemeral ? 0 : config.subgraphs[name].port, config.host);
     subgraphs[name] = sg;
@@ -86,10 +96,14 @@ export async function startPlatform({ config, logger, ephemeral = false }: Platf
     logger: logger.child({ service: 'gateway' }),
     audit,
     auth,
+    credentials: { statusCacheMs: config.principalStatusCacheMs, ...(credentialClock ? { now: () => credentialClock().getTime() } : {}) },
+    transport: config.transport,
+    rateLimits: config.rateLimits,
+    hardening: hardeningOptionsFrom(config.hardening),
   });
   const gatewayPort = await gateway.listen(ephemeral ? 0 : config.gatewayPort, config.host);
   return {
-    gatewayUrl: `http://127.0.0.1:${gatewayPort}/graphql`,
+    gatewayUrl: `${gateway.protocol}://127.0.0.1:${gatewayPort}/graphql`,
     subgraphUrls,
     mongoUri,
     devdb,

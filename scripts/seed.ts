@@ -11,6 +11,8 @@ import { SUBGRAPHS } from '../subgraphs';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.mongodbUri) throw new Error('MONGODB_URI is required');
+  // The demo data carries published credentials (lib/demo-credentials.ts): never outside development.
+  if (config.appEnv !== 'development') throw new Error('demo data is seeded only with APP_ENV=development');
   const stores = await connectDataStores(config.mongodbUri, config.mongodbDb);
   const plan = demoPlan();
   for (const name of SUBGRAPH_NAMES) await SUBGRAPHS[name].seed(stores.forRegion(), plan);

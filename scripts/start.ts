@@ -4,14 +4,18 @@
  * MONGODB_URI when set. Prints the URLs and how to try it.
  */
 import { loadConfig, ConfigError } from '../lib/config';
+import { ProductionSafetyError, assertProductionSafe } from '../lib/limits/environment';
 import { demoPlan } from '../lib/demo';
 import { createLogger } from '../lib/logger';
 import { DRAIN_TIMEOUT_MS, onShutdown } from '../lib/shutdown';
 import { demoTrackingLinks } from '../subgraphs/shipment/seed';
+import { devCredentialLines } from './dev-credentials';
 import { startPlatform } from './platform';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Production with a development setting (dev login, dev keys, local master key, wildcard CORS, SEED) does not start.
+  assertProductionSafe(config);
   const logger = createLogger('tracksafe', config.logLevel);
   const platform = await startPlatform({ config, logger });
   const base = platform.gatewayUrl.replace('/graphql', '');
@@ -36,6 +40,8 @@ async function main(): Promise<void> {
           `  Demo users: ${demoPlan().users.filter((u) => u.tenantId === demoPlan().tenants[0].id).map((u) => u.email).join(', ')}`,
         ]
       : []),
+    // Demo credentials exist only in development databases with demo data (seeding is refused elsewhere).
+    ...(config.appEnv === 'development' && config.seed ? ['', ...devCredentialLines(demoPlan(), base)] : []),
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
@@ -44,7 +50,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  const msg = err instanceof ConfigError ? err.message : `Tracksafe failed to start: ${err instanceof Error ? err.message : String(err)}`;
+  const msg = err instanceof ConfigError || err instanceof ProductionSafetyError ? err.message : `Tracksafe failed to start: ${err instanceof Error ? err.message : String(err)}`;
   process.stderr.write(msg + '\n');
   process.exit(1);
 });

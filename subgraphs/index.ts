@@ -9,6 +9,7 @@ import type { Principal } from '../lib/context';
 import type { PolicyOptions } from '../lib/policy';
 import type { SubgraphName } from '../schema';
 import type { AuditSink } from '../lib/audit';
+import type { CredentialSettings } from '../lib/auth/credential-settings';
 import type { AppEnv } from '../lib/config';
 import type { DataStores } from '../lib/db';
 import type { DemoPlan } from '../lib/demo';
@@ -32,6 +33,8 @@ export interface SubgraphDeps {
   resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
   /** Options of the directive-compiled rules (operator tenant, step-up window). */
   policy?: PolicyOptions;
+  /** Credential checks (identity: secrets, lockouts, SCIM; device: key assertions) and their clock. */
+  credentials?: CredentialSettings;
 }
 
 export interface SubgraphModule {

@@ -10,6 +10,7 @@ import type { SubgraphName } from '../schema';
 import { MongoAuditSink } from '../lib/audit';
 import { createInternalTokenVerifier } from '../lib/auth/internal-token';
 import { policyOptionsFrom } from '../lib/policy';
+import { credentialSettingsFrom } from '../lib/auth/credential-settings';
 import { loadConfig } from '../lib/config';
 import { connectDataStores } from '../lib/db';
 import { createLogger } from '../lib/logger';
@@ -33,6 +34,7 @@ export async function runSubgraph(name: SubgraphName): Promise<void> {
       appEnv: config.appEnv,
       resolvePrincipal: (req) => internal.verify(req.headers.authorization),
       policy: policyOptionsFrom(config),
+      credentials: credentialSettingsFrom(config),
     });
     const port = await subgraph.listen(config.subgraphs[name].port, config.host);
     logger.info({ port, host: config.host }, `${name} subgraph listening`);

@@ -34,6 +34,15 @@ export interface DeviceDoc {
   status: DeviceStatus;
   lastSeenAt?: Date | null;
   createdAt: Date;
+  /** Public JWK (EC P-256 or Ed25519) the device signs token assertions with; null: no key registered. */
+  publicJwk?: Record<string, unknown> | null;
+}
+
+/** A token assertion already used (its `jti`), remembered until it expires: replays are refused. */
+export interface UsedAssertionDoc {
+  /** `<device id>:<jti>`. */
+  _id: string;
+  expiresAt: Date;
 }
 
 export interface ReadingDoc {
@@ -89,6 +98,7 @@ const deviceSchema = new Schema<DeviceDoc>(
     status: { type: String, enum: DEVICE_STATUSES, required: true },
     lastSeenAt: { type: Date, default: null },
     createdAt: { type: Date, required: true },
+    publicJwk: { type: Schema.Types.Mixed, default: null },
   },
   { collection: 'devices', versionKey: false },
 );
@@ -141,8 +151,19 @@ shipmentDeviceSchema.index({ tenantId: 1, shipmentId: 1, deviceId: 1 }, { unique
 // Shipment-first lookups for unscoped (system) reads; scoped reads use the unique index.
 shipmentDeviceSchema.index({ shipmentId: 1 });
 
+const usedAssertionSchema = new Schema<UsedAssertionDoc>(
+  {
+    _id: { type: String, required: true },
+    expiresAt: { type: Date, required: true },
+  },
+  { collection: 'device_used_assertions', versionKey: false },
+);
+// Forgotten once expired: an expired assertion is refused on its `exp` anyway.
+usedAssertionSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+
 export interface DeviceModels {
   Device: Model<DeviceDoc>;
+  UsedAssertion: Model<UsedAssertionDoc>;
   SensorReading: Model<ReadingDoc>;
   ShipmentDevice: Model<ShipmentDeviceDoc>;
 }
@@ -156,6 +177,7 @@ export function createModels(conn: Connection): DeviceModels {
   const model = <T>(name: string, schema: Schema<T>): Model<T> => (conn.models[name] as Model<T> | undefined) ?? conn.model<T>(name, schema);
   return {
     Device: model('device.Device', deviceSchema),
+    UsedAssertion: model('device.UsedAssertion', usedAssertionSchema),
     SensorReading: model('device.SensorReading', readingSchema),
     ShipmentDevice: model('device.ShipmentDevice', shipmentDeviceSchema),
   };
@@ -163,5 +185,5 @@ export function createModels(conn: Connection): DeviceModels {
 
 /** Resolves once every index above exists (the unique idempotency index must exist before the first write). */
 export async function ensureIndexes(models: DeviceModels): Promise<void> {
-  await Promise.all([models.Device.init(), models.SensorReading.init(), models.ShipmentDevice.init()]);
+  await Promise.all([models.Device.init(), models.SensorReading.init(), models.ShipmentDevice.init(), models.UsedAssertion.init()]);
 }

@@ -4,10 +4,15 @@
  * (2–8 °C, an excursion here and there). Ids and idempotency keys are
  * derived from the plan, and every write is an upsert, so seeding twice
  * changes nothing.
+ *
+ * Sensor tags get a development key pair (lib/demo-credentials.ts): the
+ * public key is stored (filled in where missing), the private key is only
+ * derivable, so a demo or test can sign token assertions as the tag.
  */
 import { createHash } from 'node:crypto';
-import type { Connection } from 'mongoose';
+import { trusted, type Connection } from 'mongoose';
 import type { DemoPlan } from '../../lib/demo';
+import { demoDeviceKey } from '../../lib/demo-credentials';
 import { type DeviceDoc, type ReadingDoc, type ShipmentDeviceDoc, createModels, ensureIndexes, shipmentDeviceId } from './model';
 import { payloadHash } from './readings';
 
@@ -36,6 +41,10 @@ function temperature(shipmentIndex: number, n: number, shipmentId: string): numb
 export async function seed(conn: Connection, plan: DemoPlan): Promise<void> {
   const models = createModels(conn);
   await ensureIndexes(models);
+  // Databases seeded before device keys existed get them; a fresh one gets them with the devices below.
+  const tags = plan.devices.filter((x) => x.kind === 'SENSOR_TAG').map((d) => d.id);
+  const keyless = await models.Device.find({ _id: trusted({ $in: tags }), publicJwk: null }, { _id: 1 }).lean<Array<{ _id: string }>>();
+  for (const d of keyless) await models.Device.updateOne({ _id: d._id }, { $set: { publicJwk: demoDeviceKey(d._id).publicJwk } });
   const anchor = Math.floor(Date.now() / HOUR) * HOUR;
   const kinds = new Map(plan.devices.map((d) => [d.id, d.kind]));
 
@@ -93,6 +102,7 @@ export async function seed(conn: Connection, plan: DemoPlan): Promise<void> {
     status: 'ACTIVE',
     lastSeenAt: new Date(lastSeen.get(d.id) ?? anchor - (i + 1) * HOUR),
     createdAt: new Date(anchor - 60 * 24 * HOUR + i * 60_000),
+    publicJwk: d.kind === 'SENSOR_TAG' ? demoDeviceKey(d.id).publicJwk : null,
   }));
   // Upserts keyed by _id alone, so `$setOnInsert` never carries the _id.
   const upserts = <T extends { _id: string }>(docs: T[]) =>

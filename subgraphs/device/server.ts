@@ -4,6 +4,7 @@
  * port; tests call `buildDeviceSubgraph` and listen on port 0.
  */
 import type { AuditSink } from '../../lib/audit';
+import type { CredentialSettings } from '../../lib/auth/credential-settings';
 import type { AppEnv } from '../../lib/config';
 import type { Principal } from '../../lib/context';
 import type { PolicyOptions } from '../../lib/policy';
@@ -15,6 +16,7 @@ import { createLoaders } from './loaders';
 import { createModels, ensureIndexes } from './model';
 import { type AlarmRule, noAlarm } from './readings';
 import { createResolvers } from './resolvers';
+import { deviceRoutes } from './routes';
 
 export { createModels } from './model';
 export { seed } from './seed';
@@ -41,6 +43,8 @@ export interface DeviceSubgraphOptions {
    * @default noAlarm (the parcel's temperature profile is not reachable from this subgraph yet)
    */
   alarmRule?: AlarmRule;
+  /** The clock of token assertion checks (`credentials.now`; tests freeze it). */
+  credentials?: CredentialSettings;
 }
 
 export async function buildDeviceSubgraph(options: DeviceSubgraphOptions): Promise<SubgraphServer> {
@@ -56,5 +60,7 @@ export async function buildDeviceSubgraph(options: DeviceSubgraphOptions): Promi
     createLoaders: (scope) => createLoaders(models, scope),
     resolvePrincipal: options.resolvePrincipal,
     policy: options.policy,
+    // The token endpoint's device grant: key assertions checked against the device's public key.
+    routes: deviceRoutes({ models, audit: options.audit, now: options.credentials?.now ?? (() => new Date()), resolvePrincipal: options.resolvePrincipal }),
   });
 }

@@ -5,6 +5,7 @@
  * `Identity` prefix: every subgraph may share one connection in `npm start`.
  */
 import { Schema, Types, type Connection, type Model } from 'mongoose';
+import { createElevationModel, type ElevationDoc } from './elevation/model';
 
 export const TENANT_KINDS = ['BRAND', 'CARRIER', 'MARKETPLACE', 'THREE_PL'] as const;
 export const REGIONS = ['EU', 'US', 'APAC'] as const;
@@ -25,6 +26,8 @@ export interface TenantDoc {
   kind: (typeof TENANT_KINDS)[number];
   homeRegion: (typeof REGIONS)[number];
   createdAt: Date;
+  /** SHA-256 of the tenant's SCIM bearer token (lib/auth/secrets.ts); the token itself is shown once. */
+  scimTokenHash?: string | null;
 }
 
 export interface UserDoc {
@@ -39,6 +42,26 @@ export interface UserDoc {
   lastLoginAt: Date | null;
   status: (typeof USER_STATUSES)[number];
   createdAt: Date;
+  /** scrypt hash of the password (development login only); never leaves this subgraph. */
+  passwordHash?: string | null;
+  /** Base32 TOTP secret (it must be readable to check codes); never leaves this subgraph. */
+  totpSecret?: string | null;
+  /** Last TOTP time step accepted: a code is good once. */
+  totpLastStep?: number | null;
+  /** The identity provider's id for the user (SCIM `externalId`). */
+  externalId?: string | null;
+  /** Set when SCIM deleted the user: DEPROVISIONED and gone from SCIM reads. */
+  scimDeletedAt?: Date | null;
+  updatedAt?: Date | null;
+}
+
+/** One of an API client's secrets: the current one, or the previous one until its overlap ends. */
+export interface ClientSecretDoc {
+  /** scrypt hash (lib/auth/secrets.ts). */
+  hash: string;
+  createdAt: Date;
+  /** Null for the current secret; set on rotation for the previous one. */
+  expiresAt: Date | null;
 }
 
 export interface ApiClientDoc {
@@ -50,6 +73,10 @@ export interface ApiClientDoc {
   status: (typeof API_CLIENT_STATUSES)[number];
   allowedEventTypes: string[];
   createdAt: Date;
+  /** Tenants whose shipments the partner may reach under this contract (besides its own tenant). */
+  partnerOf?: string[];
+  /** Newest first: the current secret, then the previous one while it overlaps. Never leaves this subgraph. */
+  secrets?: ClientSecretDoc[];
 }
 
 const tenantSchema = new Schema<TenantDoc>(
@@ -60,11 +87,14 @@ const tenantSchema = new Schema<TenantDoc>(
     kind: { type: String, enum: TENANT_KINDS, required: true },
     homeRegion: { type: String, enum: REGIONS, required: true },
     createdAt: { type: Date, required: true },
+    scimTokenHash: { type: String, default: null },
   },
   { collection: 'tenants', versionKey: false },
 );
 // Tenant names are unique platform-wide, compared case- and space-insensitively.
 tenantSchema.index({ nameKey: 1 }, { unique: true });
+// SCIM requests find their tenant by the token's hash.
+tenantSchema.index({ scimTokenHash: 1 }, { unique: true, partialFilterExpression: { scimTokenHash: { $type: 'string' } } });
 
 const userSchema = new Schema<UserDoc>(
   {
@@ -77,6 +107,12 @@ const userSchema = new Schema<UserDoc>(
     lastLoginAt: { type: Date, default: null },
     status: { type: String, enum: USER_STATUSES, default: 'ACTIVE' },
     createdAt: { type: Date, required: true },
+    passwordHash: { type: String, default: null },
+    totpSecret: { type: String, default: null },
+    totpLastStep: { type: Number, default: null },
+    externalId: { type: String, default: null },
+    scimDeletedAt: { type: Date, default: null },
+    updatedAt: { type: Date, default: null },
   },
   { collection: 'users', versionKey: false },
 );
@@ -84,6 +120,8 @@ const userSchema = new Schema<UserDoc>(
 userSchema.index({ tenantId: 1, email: 1 }, { unique: true });
 // `users(first, after)` pages by name within a tenant.
 userSchema.index({ tenantId: 1, name: 1, _id: 1 });
+// Development login finds the account by email alone.
+userSchema.index({ email: 1 });
 
 const apiClientSchema = new Schema<ApiClientDoc>(
   {
@@ -95,6 +133,8 @@ const apiClientSchema = new Schema<ApiClientDoc>(
     status: { type: String, enum: API_CLIENT_STATUSES, default: 'ACTIVE' },
     allowedEventTypes: { type: [String], default: [] },
     createdAt: { type: Date, required: true },
+    partnerOf: { type: [String], default: [] },
+    secrets: { type: [{ _id: false, hash: { type: String, required: true }, createdAt: { type: Date, required: true }, expiresAt: { type: Date, default: null } }], default: [] },
   },
   { collection: 'api_clients', versionKey: false },
 );
@@ -105,6 +145,7 @@ export interface IdentityModels {
   Tenant: Model<TenantDoc>;
   User: Model<UserDoc>;
   ApiClient: Model<ApiClientDoc>;
+  Elevation: Model<ElevationDoc>;
 }
 
 /** The identity models on `conn`, compiled once per connection. */
@@ -113,10 +154,11 @@ export function createModels(conn: Connection): IdentityModels {
     Tenant: (conn.models.IdentityTenant as Model<TenantDoc> | undefined) ?? conn.model<TenantDoc>('IdentityTenant', tenantSchema),
     User: (conn.models.IdentityUser as Model<UserDoc> | undefined) ?? conn.model<UserDoc>('IdentityUser', userSchema),
     ApiClient: (conn.models.IdentityApiClient as Model<ApiClientDoc> | undefined) ?? conn.model<ApiClientDoc>('IdentityApiClient', apiClientSchema),
+    Elevation: createElevationModel(conn),
   };
 }
 
 /** Resolves once every index (the unique ones above all) exists: call before serving writes. */
 export async function ensureIndexes(models: IdentityModels): Promise<void> {
-  await Promise.all([models.Tenant.init(), models.User.init(), models.ApiClient.init()]);
+  await Promise.all([models.Tenant.init(), models.User.init(), models.ApiClient.init(), models.Elevation.init()]);
 }

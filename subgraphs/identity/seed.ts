@@ -3,10 +3,17 @@
  * tenants, a user of every role in each, and the partner API client.
  * Idempotent: every document is an upsert with `$setOnInsert`, so a second
  * run writes nothing and edits made since are kept.
+ *
+ * Credentials (development only, derived in lib/demo-credentials.ts): each
+ * user's password hash and TOTP secret, the client's secret hash and each
+ * tenant's SCIM token hash are filled in where missing, so databases seeded
+ * before credentials existed get them too.
  */
-import type { Connection } from 'mongoose';
+import { trusted, type Connection } from 'mongoose';
+import { hashSecret, tokenHash } from '../../lib/auth/secrets';
 import type { DemoPlan } from '../../lib/demo';
-import { createModels, ensureIndexes, type ApiClientDoc, type TenantDoc, type UserDoc } from './model';
+import { demoClientSecret, demoPassword, demoScimToken, demoTotpSecret } from '../../lib/demo-credentials';
+import { createModels, ensureIndexes, type ApiClientDoc, type IdentityModels, type TenantDoc, type UserDoc } from './model';
 import { normaliseEmail, tenantNameKey } from './service';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -49,6 +56,7 @@ export async function seed(conn: Connection, plan: DemoPlan): Promise<void> {
     status: 'ACTIVE',
     allowedEventTypes: ['shipment.status_changed', 'shipment.delivered', 'shipment.exception'],
     createdAt: new Date(EPOCH + 45 * DAY),
+    partnerOf: c.partnerOf,
   };
 
   const upserts = <T extends { _id: string }>(docs: T[]) =>
@@ -57,4 +65,23 @@ export async function seed(conn: Connection, plan: DemoPlan): Promise<void> {
   await models.Tenant.bulkWrite(upserts(tenants), { ordered: true });
   await models.User.bulkWrite(upserts(users), { ordered: true });
   await models.ApiClient.bulkWrite(upserts([client]), { ordered: true });
+  await seedCredentials(models, plan);
+}
+
+/** Fills in the demo credentials where a seeded record has none (hashing only what is missing). */
+async function seedCredentials(models: IdentityModels, plan: DemoPlan): Promise<void> {
+  const users = await models.User.find({ _id: trusted({ $in: plan.users.map((u) => u.id) }) }, { passwordHash: 1, totpSecret: 1 }).lean<UserDoc[]>();
+  await Promise.all(
+    users
+      .filter((u) => !u.passwordHash || !u.totpSecret)
+      .map(async (u) => models.User.updateOne({ _id: u._id }, { $set: { passwordHash: u.passwordHash || (await hashSecret(demoPassword(u._id))), totpSecret: u.totpSecret || demoTotpSecret(u._id) } })),
+  );
+  const c = plan.apiClient;
+  const client = await models.ApiClient.findById(c.id, { secrets: 1, partnerOf: 1 }).lean<ApiClientDoc>();
+  if (client && !client.secrets?.length) {
+    await models.ApiClient.updateOne({ _id: c.id }, { $set: { secrets: [{ hash: await hashSecret(demoClientSecret(c.id)), createdAt: new Date(EPOCH + 45 * DAY), expiresAt: null }] } });
+  }
+  if (client && client.partnerOf === undefined) await models.ApiClient.updateOne({ _id: c.id }, { $set: { partnerOf: c.partnerOf } });
+  const tenants = await models.Tenant.find({ _id: trusted({ $in: plan.tenants.map((t) => t.id) }) }, { scimTokenHash: 1 }).lean<TenantDoc[]>();
+  for (const t of tenants) if (!t.scimTokenHash) await models.Tenant.updateOne({ _id: t._id }, { $set: { scimTokenHash: tokenHash(demoScimToken(t._id)) } });
 }

@@ -5,12 +5,17 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { AuditSink } from '../../lib/audit';
+import type { CredentialSettings } from '../../lib/auth/credential-settings';
 import type { AppEnv } from '../../lib/config';
 import type { Principal } from '../../lib/context';
 import type { PolicyOptions } from '../../lib/policy';
 import type { DataStores } from '../../lib/db';
 import type { Logger } from '../../lib/logger';
 import { createSubgraphServer, type SubgraphServer } from '../../lib/subgraph';
+import { parseChangeWindow } from './elevation/change-window';
+import { withElevations } from './elevation/resolvers';
+import { ElevationService, type Clock } from './elevation/service';
+import { createIdentityCredentials } from './credentials/routes';
 import { createLoaders } from './loaders';
 import { createModels, ensureIndexes } from './model';
 import { createResolvers } from './resolvers';
@@ -30,6 +35,19 @@ export interface IdentitySubgraphOptions {
   resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
   /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
   policy?: PolicyOptions;
+  /**
+   * The clock elevations are requested, approved and expired by; tests freeze it.
+   * @default () => new Date()
+   */
+  now?: Clock;
+  /**
+   * When approving elevations is business as usual, e.g. `Mon-Fri 08:00-18:00 Europe/Amsterdam`;
+   * approvals outside it are flagged and audited. An invalid window refuses to boot.
+   * @default process.env.CHANGE_WINDOW — unset or empty: no window, every approval is inside
+   */
+  changeWindow?: string;
+  /** Client secret overlap, lockouts and the clock of credential checks (token endpoint, login, SCIM). */
+  credentials?: CredentialSettings;
 }
 
 /** Compiles the models, waits for their indexes (uniqueness rules rely on them), and builds the server. */
@@ -40,12 +58,17 @@ export async function buildIdentitySubgraph(opts: IdentitySubgraphOptions): Prom
   return createSubgraphServer({
     name: 'identity',
     appEnv: opts.appEnv,
-    resolvers: createResolvers(new IdentityService(models)),
+    resolvers: withElevations(
+      createResolvers(new IdentityService(models)),
+      new ElevationService(models, { now: opts.now, changeWindow: parseChangeWindow(opts.changeWindow ?? process.env.CHANGE_WINDOW) }),
+    ),
     stores: opts.stores,
     logger: opts.logger,
     audit: opts.audit,
     createLoaders: (scope) => createLoaders(models, scope),
     resolvePrincipal: opts.resolvePrincipal,
     policy: opts.policy,
+    // Internal credential routes for the gateway, and SCIM (credentials/routes.ts).
+    routes: createIdentityCredentials({ models, audit: opts.audit, appEnv: opts.appEnv, resolvePrincipal: opts.resolvePrincipal, settings: opts.credentials }).routes,
   });
 }

@@ -88,8 +88,9 @@ describe('Dockerfile', () => {
     expect(['root', '0']).not.toContain(user);
   });
 
-  test('ships the SDL the compiled servers read, and copies every source folder the build needs', () => {
+  test('ships the SDL and the trusted-document manifests the compiled servers read, and copies every source folder the build needs', () => {
     expect(text).toMatch(/COPY --from=build .*\/app\/schema \.\/schema/);
+    expect(text).toMatch(/COPY --from=build .*\/app\/trusted-documents \.\/trusted-documents/);
     for (const dir of ['devdb', 'lib', 'schema', 'gateway', 'subgraphs', 'scripts']) expect(text).toContain(`COPY ${dir} ./${dir}`);
   });
 });

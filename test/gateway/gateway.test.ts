@@ -41,11 +41,13 @@ describe('graceful shutdown', () => {
 });
 
 describe('error masking', () => {
-  async function gatewayWithDeadSubgraphs(appEnv: 'development' | 'production') {
+  /** `statusCheck: 'stub'` answers "active" in place of the dead identity subgraph, so requests reach the subgraph fetch. */
+  async function gatewayWithDeadSubgraphs(appEnv: 'development' | 'production', statusCheck: 'stub' | 'real' = 'stub') {
     const port = await closedPort();
     const urls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, `http://127.0.0.1:${port}/graphql`])) as Record<SubgraphName, string>;
     const auth = await createGatewayAuth(loadConfig({ APP_ENV: appEnv }), { ephemeral: true });
-    const gw = await createGateway({ appEnv, supergraphSdl: loadSupergraphSdl(), subgraphUrls: urls, logger: createLogger('test', 'silent'), subgraphTimeoutMs: 2000, auth });
+    const credentials = statusCheck === 'stub' ? { statusSource: async () => ({ active: true }) } : {};
+    const gw = await createGateway({ appEnv, supergraphSdl: loadSupergraphSdl(), subgraphUrls: urls, logger: createLogger('test', 'silent'), subgraphTimeoutMs: 2000, auth, credentials });
     const gwPort = await gw.listen(0);
     const { token } = await auth.issuer.issue(userOf(tenantA.id));
     return { gw, url: `http://127.0.0.1:${gwPort}/graphql`, deadPort: port, headers: { authorization: `Bearer ${token}` } };
@@ -61,6 +63,18 @@ describe('error masking', () => {
       expect(text).not.toMatch(/ECONNREFUSED|stacktrace|at .*\.js/);
       expect(res.errors![0].message).toBe('Internal server error');
       expect(res.errors![0].extensions!.requestId).toBe('masking-test-0001');
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test('when identity cannot say whether the caller is still active, the request is refused (503), revealing nothing', async () => {
+    const { gw, url, deadPort, headers } = await gatewayWithDeadSubgraphs('production', 'real');
+    try {
+      const res = await postGraphQL(url, `{ shipments(first: 1) { totalCount } }`, undefined, headers);
+      expect(res.status).toBe(503);
+      expect(codes(res)).toEqual(['SERVICE_UNAVAILABLE']);
+      expect(JSON.stringify(res.errors)).not.toMatch(new RegExp(`${deadPort}|ECONNREFUSED|identity`));
     } finally {
       await gw.stop();
     }

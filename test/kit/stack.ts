@@ -53,9 +53,14 @@ export async function postGraphQL<T>(url: string, query: string, variables?: Rec
   return { status: res.status, data: body.data ?? undefined, errors: body.errors, headers: res.headers };
 }
 
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+/**
+ * Starts the platform for one test file. `opts.credentialClock` freezes the
+ * clock of credential checks and the gateway's status cache (see
+ * scripts/platform.ts); tokens keep real time.
+ */
+export async function startStack(env: Record<string, string> = {}, opts: { credentialClock?: () => Date } = {}): Promise<Stack> {
   const config = loadConfig({ APP_ENV: 'development', SEED: 'true', LOG_LEVEL: 'silent', ...env });
-  const platform = await startPlatform({ config, logger: createLogger('test', 'silent'), ephemeral: true });
+  const platform = await startPlatform({ config, logger: createLogger('test', 'silent'), ephemeral: true, credentialClock: opts.credentialClock });
   const tokenFor = async (p: TenantPrincipal) => (await platform.auth.issuer.issue(p)).token;
   const defaultUser = userOf(tenantA.id);
   return {

@@ -44,7 +44,9 @@ beforeAll(async () => {
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, `http://127.0.0.1:${dead}/graphql`])) as Record<SubgraphName, string>;
   const config = loadConfig({ APP_ENV: 'development', LOG_LEVEL: 'silent', SEED: 'false' });
   auth = await createGatewayAuth(config, { ephemeral: true });
-  gateway = await createGateway({ appEnv: 'development', supergraphSdl: loadSupergraphSdl(), subgraphUrls, logger: createLogger('guard-test', 'silent'), subgraphTimeoutMs: 2000, auth });
+  // Identity is dead too: a stub says every caller is still active, so requests get as far as the guard and the subgraph fetch.
+  const credentials = { statusSource: async () => ({ active: true }) };
+  gateway = await createGateway({ appEnv: 'development', supergraphSdl: loadSupergraphSdl(), subgraphUrls, logger: createLogger('guard-test', 'silent'), subgraphTimeoutMs: 2000, auth, credentials });
   url = `http://127.0.0.1:${await gateway.listen(0)}/graphql`;
   for (const p of [ADMIN, AUDITOR, DRIVER, NO_SCOPES]) tokens.set(p, (await auth.issuer.issue(p)).token);
 });
