@@ -100,7 +100,8 @@ export interface ContextDeps<Loaders> {
 
 /** What a principal's requests may read: its tenant; everything for system tasks; nothing for anonymous callers. */
 export function scopeOf(principal: Principal): DataScope {
-  if (principal.kind === 'user') return { tenantIds: [principal.tenantId] };
+  // A partner's API client reads its own tenant's data and that of the tenants it is contracted with.
+  if (principal.kind === 'user') return { tenantIds: [...new Set([principal.tenantId, ...(principal.subjectType === 'client' ? (principal.partnerOf ?? []) : [])])] };
   if (principal.kind === 'system') return {};
   return { tenantIds: [] };
 }

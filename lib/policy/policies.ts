@@ -91,7 +91,8 @@ export function createPolicies(options: PolicyOptions = {}): Record<PolicyName, 
   const operatorTenantId = options.operatorTenantId;
   if (!Number.isFinite(windowSeconds) || windowSeconds <= 0) throw new Error('stepUpWindowSeconds must be a positive number');
 
-  const isOperator = (p: TenantPrincipal) => operatorTenantId !== undefined && operatorTenantId !== '' && p.tenantId === operatorTenantId;
+  // The operator's people only: its API clients and devices are not platform operators.
+  const isOperator = (p: TenantPrincipal) => operatorTenantId !== undefined && operatorTenantId !== '' && p.tenantId === operatorTenantId && (p.subjectType ?? 'user') === 'user';
 
   return {
     sameTenant: (ctx, parent) => {

@@ -7,7 +7,7 @@ import { scopesForRoles } from '../../lib/auth/scopes';
 import { loadConfig } from '../../lib/config';
 import type { TenantPrincipal } from '../../lib/context';
 import { demoPlan } from '../../lib/demo';
-import { createLogger } from '../../lib/logger';
+import { createLogger, type Logger } from '../../lib/logger';
 import { startPlatform, type Platform } from '../../scripts/platform';
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -56,11 +56,12 @@ export async function postGraphQL<T>(url: string, query: string, variables?: Rec
 /**
  * Starts the platform for one test file. `opts.credentialClock` freezes the
  * clock of credential checks and the gateway's status cache (see
- * scripts/platform.ts); tokens keep real time.
+ * scripts/platform.ts); tokens keep real time. `opts.logger` receives every
+ * log line of the gateway, the subgraphs and devdb (default: silent).
  */
-export async function startStack(env: Record<string, string> = {}, opts: { credentialClock?: () => Date } = {}): Promise<Stack> {
+export async function startStack(env: Record<string, string> = {}, opts: { credentialClock?: () => Date; logger?: Logger } = {}): Promise<Stack> {
   const config = loadConfig({ APP_ENV: 'development', SEED: 'true', LOG_LEVEL: 'silent', ...env });
-  const platform = await startPlatform({ config, logger: createLogger('test', 'silent'), ephemeral: true, credentialClock: opts.credentialClock });
+  const platform = await startPlatform({ config, logger: opts.logger ?? createLogger('test', 'silent'), ephemeral: true, credentialClock: opts.credentialClock });
   const tokenFor = async (p: TenantPrincipal) => (await platform.auth.issuer.issue(p)).token;
   const defaultUser = userOf(tenantA.id);
   return {

@@ -215,3 +215,15 @@ describe('platformOperator', () => {
     expect(platformOperator(ctx(anonymous), undefined, {}, NOW)).toBe(false);
   });
 });
+
+describe('platform operator membership', () => {
+  test("only the operator tenant's people are operators, not its API clients or devices", () => {
+    const { createPolicies } = require('../../lib/policy') as typeof import('../../lib/policy');
+    const policies = createPolicies({ operatorTenantId: 'op' });
+    const base = { kind: 'user' as const, id: 'x', tenantId: 'op', roles: ['SECURITY_ADMIN'], scopes: [], amr: ['otp'], authTime: Math.floor(Date.now() / 1000) };
+    const outcome = (p: object) => policies.platformOperator({ principal: p } as never, {}, {}, new Date());
+    expect(outcome({ ...base, subjectType: 'user' })).toBe(true);
+    expect(outcome({ ...base, subjectType: 'client' })).toBe(false);
+    expect(outcome({ ...base, subjectType: 'device' })).toBe(false);
+  });
+});
