@@ -17,9 +17,11 @@ import type { GatewayAuth } from '../lib/auth/runtime';
 import { createRequestContext, type RequestContext } from '../lib/context';
 import { createFormatError } from '../lib/errors';
 import { createGraphQLHttpServer, listen } from '../lib/http';
+import { SECURITY_OFF_PRINCIPAL, assertSecurityOffAllowed } from '../lib/subgraph';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../lib/logger';
 import { gatewayGuardPlugin } from '../lib/policy';
+import { scalarValidationPlugin } from '../lib/validation';
 import type { RateLimits, RateLimitSettings } from '../lib/ratelimit';
 import type { TransportSettings } from '../lib/transport';
 import { SubgraphDataSource } from './datasource';
@@ -54,6 +56,15 @@ export interface GatewayOptions {
   rateLimits?: RateLimitSettings;
   /** Query limits, cost budgets, trusted documents, batching (hardeningOptionsFrom(config.hardening)). @default the appEnv's defaults */
   hardening?: Omit<GatewayHardeningOptions, 'appEnv'>;
+  /**
+   * Benchmarks only (bench/run.ts): 'off' runs this gateway with no
+   * security, to measure what it costs: every caller is a system principal
+   * (no token verification, no status check), and there is no guard, no
+   * query limits, cost or trusted documents, no rate limits, security
+   * headers or CORS. Throws when `appEnv` or APP_ENV is production.
+   * @default 'on'
+   */
+  security?: 'on' | 'off';
 }
 
 export interface GatewayCredentialOptions {
@@ -80,8 +91,12 @@ export interface GatewayServer {
 }
 
 export async function createGateway(opts: GatewayOptions): Promise<GatewayServer> {
+  const securityOff = opts.security === 'off';
+  if (securityOff) assertSecurityOffAllowed(opts.appEnv, 'gateway');
   const gateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
+    // Through our logger, so the gateway's own lines are redacted like every other.
+    logger: opts.logger,
     buildService: ({ name, url }) =>
       new SubgraphDataSource({ name, url: opts.subgraphUrls[name as SubgraphName] ?? url ?? '', timeoutMs: opts.subgraphTimeoutMs ?? 10_000, signer: opts.auth.internalSigner }),
   });
@@ -94,8 +109,8 @@ export async function createGateway(opts: GatewayOptions): Promise<GatewayServer
     gateway,
     introspection: opts.appEnv !== 'production',
     includeStacktraceInErrorResponses: development,
-    formatError: hardening.formatError(createFormatError(opts.appEnv)),
-    ...hardening.apolloConfig,
+    formatError: securityOff ? createFormatError(opts.appEnv) : hardening.formatError(createFormatError(opts.appEnv)),
+    ...(securityOff ? {} : hardening.apolloConfig),
     csrfPrevention: true,
     logger: opts.logger,
     // index.ts owns the signals and drains in order; Apollo's own handler would stop twice and hang.
@@ -103,25 +118,26 @@ export async function createGateway(opts: GatewayOptions): Promise<GatewayServer
     plugins: [
       opts.appEnv === 'production' ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       errorReportingPlugin(),
+      // Malformed emails, phone numbers, countries, dates… refused before planning (lib/validation/gateway.ts).
+      scalarValidationPlugin<RequestContext>(),
       // Refuses missing roles and scopes before any subgraph is called (defence in depth; subgraphs check again).
-      gatewayGuardPlugin(),
-      ...edge.plugins,
-      ...hardening.plugins,
+      ...(securityOff ? [] : [gatewayGuardPlugin<RequestContext>(), ...edge.plugins, ...hardening.plugins]),
     ],
   });
   const audit = opts.audit ?? new MemoryAuditSink();
   const cred = opts.credentials ?? {};
   const internal = createInternalClient({ signer: opts.auth.internalSigner, subgraphUrls: opts.subgraphUrls, timeoutMs: opts.subgraphTimeoutMs });
   const status = createPrincipalStatusCheck({ source: cred.statusSource ?? identityStatusSource(internal), ttlMs: cred.statusCacheMs, now: cred.now });
-  const resolvePrincipal = resolveGatewayPrincipal(opts.auth.verifier, { status, platformIssuer: opts.auth.issuer.issuer });
+  const resolvePrincipal = securityOff ? () => SECURITY_OFF_PRINCIPAL : resolveGatewayPrincipal(opts.auth.verifier, { status, platformIssuer: opts.auth.issuer.issuer, keysVersion: () => opts.auth.platformKeys.version });
   const clientIp = cred.clientIp ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
   const issuerUrl = opts.auth.issuer.issuer.replace(/\/$/, '');
   const server = createGraphQLHttpServer({
     apollo,
     logger: opts.logger,
-    ...edge.server,
+    ...(securityOff ? { maxBodyBytes: edge.server.maxBodyBytes } : edge.server),
     context: async (req) => {
       const context = await createRequestContext(req, { logger: opts.logger, audit, createLoaders: () => ({}), resolvePrincipal });
+      if (securityOff) return context;
       // Per principal and per tenant, once the token is verified: 429 before any GraphQL work.
       await edge.afterAuthentication(req, context);
       return hardening.bindClient(req, context);

@@ -10,6 +10,8 @@ import { trusted } from 'mongoose';
 import type { AuditSink } from './audit';
 import type { DataScope, Principal, RequestContext } from './context';
 import { InvalidRepresentationError, TenantRequiredError, UnauthenticatedError } from './errors';
+// The longest id a representation may carry: the same cap as every `ID` argument and input field.
+import { MAX_ID_LENGTH } from './validation/length';
 
 /** A verified caller: a user of one tenant (person, API client or device token) or a system task. Anonymous callers never get this far. */
 export type Caller = { kind: 'user'; id: string; tenantId: string; roles: string[] } | { kind: 'system'; id: string };
@@ -81,8 +83,6 @@ export function tenantMatch(scope: DataScope): { tenantId?: { $in: string[] } } 
   return scope.tenantIds ? { tenantId: { $in: scope.tenantIds } } : {};
 }
 
-/** The longest id a representation may carry. */
-const MAX_ID_LENGTH = 128;
 
 /**
  * A string field of an `_entities` representation. Representations are

@@ -18,6 +18,7 @@ import { createFormatError } from './errors';
 import { createGraphQLHttpServer, listen, sendJson, type RouteHandler } from './http';
 import type { Logger } from './logger';
 import { applyRules, type PolicyOptions } from './policy';
+import { applyLengthLimits, scalarResolversFor } from './validation';
 
 export interface SubgraphOptions<Loaders> {
   name: SubgraphName;
@@ -39,6 +40,25 @@ export interface SubgraphOptions<Loaders> {
    * cannot replace /healthz or /readyz.
    */
   routes?: Record<string, RouteHandler>;
+  /**
+   * Benchmarks only (bench/run.ts): 'off' answers every caller as a system
+   * principal without reading its internal token and applies no
+   * authorization rules, so peer gateways can be measured on the same
+   * subgraphs. Throws at boot when `appEnv` or APP_ENV is production.
+   * @default 'on'
+   */
+  security?: 'on' | 'off';
+}
+
+/** The principal of every request to a subgraph built with `security: 'off'`. */
+export const SECURITY_OFF_PRINCIPAL: Principal = { kind: 'system', id: 'bench:security-off' };
+
+/**
+ * Throws unless `security: 'off'` may be used here: never in production
+ * (neither `appEnv` nor the process's APP_ENV). `what` names the server.
+ */
+export function assertSecurityOffAllowed(appEnv: AppEnv, what: string): void {
+  if (appEnv === 'production' || process.env.APP_ENV === 'production') throw new Error(`${what}: security 'off' is for benchmarks and is refused in production`);
 }
 
 export interface SubgraphServer {
@@ -51,9 +71,15 @@ export interface SubgraphServer {
 }
 
 export async function createSubgraphServer<Loaders>(opts: SubgraphOptions<Loaders>): Promise<SubgraphServer> {
+  const securityOff = opts.security === 'off';
+  if (securityOff) assertSecurityOffAllowed(opts.appEnv, `${opts.name} subgraph`);
   const typeDefs = loadSubgraphTypeDefs(opts.name);
+  // Every scalar the SDL declares gets its parser from lib/validation (the boot fails for one without);
+  // the @length checks wrap the resolvers, inside the authorization rules applied next.
+  const built = applyLengthLimits(buildSubgraphSchema({ typeDefs, resolvers: { ...opts.resolvers, ...scalarResolversFor(typeDefs) } as never }));
   // Throws at boot when a field has no authorization rule (coverage must be 100 %).
-  const schema = applyRules(buildSubgraphSchema({ typeDefs, resolvers: opts.resolvers as never }), typeDefs, opts.policy);
+  const schema = securityOff ? built : applyRules(built, typeDefs, opts.policy);
+  const contextDeps = securityOff ? { ...opts, resolvePrincipal: () => SECURITY_OFF_PRINCIPAL } : opts;
   const apollo = new ApolloServer<RequestContext<Loaders>>({
     schema,
     introspection: opts.appEnv !== 'production',
@@ -68,7 +94,7 @@ export async function createSubgraphServer<Loaders>(opts: SubgraphOptions<Loader
   const server = createGraphQLHttpServer({
     apollo,
     logger: opts.logger,
-    context: async (req) => createRequestContext(req, opts),
+    context: async (req) => createRequestContext(req, contextDeps),
     routes: {
       ...opts.routes,
       '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok', service: opts.name }),

@@ -33,6 +33,8 @@ export interface SubgraphDeps {
   resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
   /** Options of the directive-compiled rules (operator tenant, step-up window). */
   policy?: PolicyOptions;
+  /** Benchmarks only: see `SubgraphOptions.security` (lib/subgraph.ts). @default 'on' */
+  security?: 'on' | 'off';
   /** Credential checks (identity: secrets, lockouts, SCIM; device: key assertions) and their clock. */
   credentials?: CredentialSettings;
 }

@@ -13,9 +13,12 @@
  * 5. the client's cost budget for the minute (QUOTA_EXCEEDED, 429 + Retry-After).
  *
  * Refusals come before spending, so a refused operation costs no budget.
+ * The cost is computed once per operation and per values of the variables
+ * it can depend on (its Int and Boolean variables: list sizes, `@skip`,
+ * `@include`), not walked again on every request.
  */
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import { Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import { Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode, type TypeNode } from 'graphql';
 import type { Principal } from '../../lib/context';
 import { type CostBudget, type CostOptions, LimitCode, LimitError, LimitReason, type QueryLimits, budgetKey, estimateCost, selectsSensitiveField } from '../../lib/limits';
 import { clientAddressOf } from './client';
@@ -54,10 +57,43 @@ export function selectsIntrospection(operation: OperationDefinitionNode, documen
 
 const bad = { status: 400 };
 
+/** Costs remembered per operation (distinct values of its Int/Boolean variables); beyond this they are computed again. */
+const COSTS_PER_OPERATION = 64;
+
+const namedType = (t: TypeNode): string => (t.kind === Kind.NAMED_TYPE ? t.name.value : t.kind === Kind.NON_NULL_TYPE ? namedType(t.type) : '');
+
+/**
+ * `estimateCost`, remembered per schema and operation. The cost reads
+ * variables only as list sizes (Int) and `@skip`/`@include` conditions
+ * (Boolean): their values are the key; other variables (inputs, ids) do
+ * not change it.
+ */
+function costCache(cost: CostOptions) {
+  const byOperation = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, { names: string[]; costs: Map<string, number> }>>();
+  return (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): number => {
+    let perSchema = byOperation.get(schema);
+    if (!perSchema) byOperation.set(schema, (perSchema = new WeakMap()));
+    let entry = perSchema.get(operation);
+    if (!entry) {
+      const names = (operation.variableDefinitions ?? []).filter((v) => ['Int', 'Boolean'].includes(namedType(v.type))).map((v) => v.variable.name.value);
+      perSchema.set(operation, (entry = { names, costs: new Map() }));
+    }
+    // An absent variable (its default applies) is not the same as one given as null.
+    const key = entry.names.length ? JSON.stringify(entry.names.map((n) => (Object.hasOwn(variables, n) ? variables[n] : '\u0000absent'))) : '';
+    const known = entry.costs.get(key);
+    if (known !== undefined) return known;
+    const computed = estimateCost(schema, document, operation, variables, cost);
+    if (entry.costs.size >= COSTS_PER_OPERATION) entry.costs.clear();
+    entry.costs.set(key, computed);
+    return computed;
+  };
+}
+
 export function hardeningPlugin<C extends { principal: Principal }>(opts: HardeningPluginOptions): ApolloServerPlugin<C> {
   const sensitive = new Set(opts.sensitiveRootFields);
   // Operations per HTTP request, keyed by the response head all operations of one batch share.
   const batchSizes = new WeakMap<object, number>();
+  const costOf = costCache(opts.cost);
 
   return {
     async requestDidStart(rc) {
@@ -87,7 +123,7 @@ export function hardeningPlugin<C extends { principal: Principal }>(opts: Harden
             if (!admin) throw new LimitError(LimitCode.INTROSPECTION_DISABLED, {}, bad);
           }
 
-          const cost = estimateCost(schema, document, operation, request.variables ?? {}, opts.cost);
+          const cost = costOf(schema, document, operation, request.variables ?? {});
           if (cost > opts.limits.maxCost) throw new LimitError(LimitCode.COST_LIMIT_EXCEEDED, { cost, limit: opts.limits.maxCost }, bad);
 
           if (!opts.budget || cost <= 0 || principal.kind === 'system') return;

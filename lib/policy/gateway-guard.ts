@@ -13,6 +13,12 @@
  * everything again. Introspection fields (`__typename`, `__schema`,
  * `__type`) are left alone; whether introspection is allowed is decided
  * elsewhere. Fields skipped by `@skip`/`@include` are not checked.
+ *
+ * The plugin walks each operation once: the fields it selects are kept per
+ * operation (Apollo hands the same parsed document to every request with
+ * the same query), so a request only checks its caller against them.
+ * Operations whose selection depends on `@skip`/`@include` are walked per
+ * request, with that request's variables.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
@@ -88,18 +94,49 @@ export function checkOperation(
   variables: Record<string, unknown> = {},
 ): AccessDeniedError | undefined {
   if (principal.kind === 'system') return undefined;
+  return checkSelected(index, selectedFields(schema, document, operation, variables).coordinates, principal);
+}
+
+/** The refusal for `principal` of the first of `coordinates` it may not select, if any. */
+function checkSelected(index: GatewayGuardIndex, coordinates: readonly string[], principal: Principal): AccessDeniedError | undefined {
+  if (principal.kind === 'system') return undefined;
+  for (const coordinate of coordinates) {
+    const layers = index.get(coordinate);
+    // A field no subgraph SDL declares: the index is out of date; refuse rather than guess.
+    if (!layers) return refusal(principal.kind === 'anonymous' ? RefusalCode.UNAUTHENTICATED : RefusalCode.FORBIDDEN);
+    if (layers.length === 0 || layers.every((g) => g.isPublic)) continue;
+    if (principal.kind !== 'user') return refusal(RefusalCode.UNAUTHENTICATED);
+    for (const g of layers) {
+      if (g.roles && !g.roles.some((r) => principal.roles.includes(r))) return refusal(RefusalCode.FORBIDDEN);
+      if (g.scopes && !g.scopes.some((s) => principal.scopes.includes(s))) return refusal(RefusalCode.FORBIDDEN);
+    }
+  }
+  return undefined;
+}
+
+interface SelectedFields {
+  /** `Type.field` of every selected field, each once, in the order the walk meets them (the first refusal wins). */
+  coordinates: string[];
+  /** Some selection carries `@skip`/`@include`: the fields depend on the variables. */
+  conditional: boolean;
+}
+
+/** Walks `operation` once, fragments expanded, fields skipped by `@skip`/`@include` with `variables` left out. */
+function selectedFields(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): SelectedFields {
+  const coordinates = new Set<string>();
+  let conditional = false;
   const root = schema.getRootType(operation.operation);
-  if (!root) return undefined;
+  if (!root) return { coordinates: [], conditional };
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
-  const vars = coerced.coerced ?? variables;
-
-  let refused: AccessDeniedError | undefined;
+  let vars: Record<string, unknown> | undefined;
   // Each (fragment, parent type) once: fragments can be spread many times, and cycles are possible before validation.
   const visited = new Set<string>();
 
   const included = (node: { readonly directives?: readonly DirectiveNode[] }): boolean => {
+    if (!node.directives?.some((d) => d.name.value === 'skip' || d.name.value === 'include')) return true;
+    conditional = true;
+    vars ??= getVariableValues(schema, operation.variableDefinitions ?? [], variables).coerced ?? variables;
     try {
       if (getDirectiveValues(GraphQLSkipDirective, node, vars)?.if === true) return false;
       if (getDirectiveValues(GraphQLIncludeDirective, node, vars)?.if === false) return false;
@@ -109,22 +146,8 @@ export function checkOperation(
     return true;
   };
 
-  const check = (coordinate: string): AccessDeniedError | undefined => {
-    const layers = index.get(coordinate);
-    // A field no subgraph SDL declares: the index is out of date; refuse rather than guess.
-    if (!layers) return refusal(principal.kind === 'anonymous' ? RefusalCode.UNAUTHENTICATED : RefusalCode.FORBIDDEN);
-    if (layers.length === 0 || layers.every((g) => g.isPublic)) return undefined;
-    if (principal.kind !== 'user') return refusal(RefusalCode.UNAUTHENTICATED);
-    for (const g of layers) {
-      if (g.roles && !g.roles.some((r) => principal.roles.includes(r))) return refusal(RefusalCode.FORBIDDEN);
-      if (g.scopes && !g.scopes.some((s) => principal.scopes.includes(s))) return refusal(RefusalCode.FORBIDDEN);
-    }
-    return undefined;
-  };
-
   const walk = (selectionSet: SelectionSetNode, parent: GraphQLNamedType): void => {
     for (const selection of selectionSet.selections) {
-      if (refused) return;
       if (!included(selection)) continue;
       switch (selection.kind) {
         case Kind.FIELD: {
@@ -133,10 +156,7 @@ export function checkOperation(
           // On an interface or union, the field is resolved by one of its object types: each must admit the caller.
           const owners = isAbstractType(parent) ? schema.getPossibleTypes(parent) : isObjectType(parent) ? [parent] : [];
           for (const owner of owners) {
-            const field = owner.getFields()[name];
-            if (!field) continue;
-            refused = check(`${owner.name}.${name}`);
-            if (refused) return;
+            if (owner.getFields()[name]) coordinates.add(`${owner.name}.${name}`);
           }
           const field = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[name] : undefined;
           if (field && selection.selectionSet) walk(selection.selectionSet, getNamedType(field.type));
@@ -163,7 +183,7 @@ export function checkOperation(
     }
   };
   walk(operation.selectionSet, root);
-  return refused;
+  return { coordinates: [...coordinates], conditional };
 }
 
 /**
@@ -173,12 +193,23 @@ export function checkOperation(
  */
 export function gatewayGuardPlugin<C extends { principal: Principal }>(options: GatewayGuardOptions = {}): ApolloServerPlugin<C> {
   const index = buildGatewayGuardIndex(options.typeDefs);
+  // Per schema and operation: the fields it selects, unless they depend on the variables.
+  const selected = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, readonly string[]>>();
+  const fieldsOf = (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): readonly string[] => {
+    let perSchema = selected.get(schema);
+    if (!perSchema) selected.set(schema, (perSchema = new WeakMap()));
+    const known = perSchema.get(operation);
+    if (known) return known;
+    const walked = selectedFields(schema, document, operation, variables);
+    if (!walked.conditional) perSchema.set(operation, walked.coordinates);
+    return walked.coordinates;
+  };
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ contextValue, document, operation, request, schema }) {
-          if (!operation) return;
-          const refused = checkOperation(schema, index, document, operation, contextValue.principal, request.variables ?? {});
+          if (!operation || contextValue.principal.kind === 'system') return;
+          const refused = checkSelected(index, fieldsOf(schema, document, operation, request.variables ?? {}), contextValue.principal);
           // 200 like any other GraphQL error response (Apollo would answer 500 for an error thrown here).
           if (refused) throw new AccessDeniedError(refused.code, { http: { status: 200 } });
         },

@@ -4,9 +4,8 @@
  * request's loaders, scoped to the caller's tenant.
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import { DateTimeResolver } from 'graphql-scalars';
 import type { AuditSink } from '../../lib/audit';
-import { tenantCallerOf } from '../../lib/caller';
+import { reference, representationField, tenantCallerOf } from '../../lib/caller';
 import type { RequestContext } from '../../lib/context';
 import { pageRequest, toConnection } from '../../lib/pagination';
 import type { DeviceLoaders } from './loaders';
@@ -33,7 +32,6 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
   const writeContext = (ctx: Ctx): WriteContext => ({ caller: tenantCallerOf(ctx.principal), audit: ctx.audit, requestId: ctx.requestId, now: deps.now });
 
   return {
-    DateTime: DateTimeResolver,
     Query: {
       device: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.deviceById.load(id),
       devices: (_: unknown, { first, after }: PageArgs, ctx: Ctx) => listDevices(models, ctx.scope, pageRequest(first, after)),
@@ -44,11 +42,12 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
         recordSensorReading(models, writeContext(ctx), { alarmRule: deps.alarmRule }, input),
     },
     Device: {
-      __resolveReference: (ref: { id: string }, ctx: Ctx) => ctx.loaders.deviceById.load(ref.id),
+      // `_Any` admits any JSON: only a short string id (never an operator object) reaches the loader's `$in`.
+      __resolveReference: reference((ref, ctx: Ctx) => ctx.loaders.deviceById.load(representationField(ref, 'Device', 'id'))),
     },
     Shipment: {
-      // Shipments are owned by the shipment subgraph: a reference is all this one needs.
-      __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
+      // Shipments are owned by the shipment subgraph: a reference is all this one needs (its id feeds the loaders' `$in`).
+      __resolveReference: reference((ref) => ({ id: representationField(ref, 'Shipment', 'id') })),
       devices: (shipment: { id: string }, _: unknown, ctx: Ctx) => ctx.loaders.devicesByShipment.load(shipment.id),
       readings: async (shipment: { id: string }, { first, after }: PageArgs, ctx: Ctx) => {
         const page = pageRequest(first, after);

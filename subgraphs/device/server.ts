@@ -33,6 +33,8 @@ export interface DeviceSubgraphOptions {
   resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
   /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
   policy?: PolicyOptions;
+  /** Benchmarks only: see `SubgraphOptions.security` (lib/subgraph.ts). @default 'on' */
+  security?: 'on' | 'off';
   /**
    * The clock (tests freeze it).
    * @default () => new Date()
@@ -60,6 +62,7 @@ export async function buildDeviceSubgraph(options: DeviceSubgraphOptions): Promi
     createLoaders: (scope) => createLoaders(models, scope),
     resolvePrincipal: options.resolvePrincipal,
     policy: options.policy,
+    security: options.security,
     // The token endpoint's device grant: key assertions checked against the device's public key.
     routes: deviceRoutes({ models, audit: options.audit, now: options.credentials?.now ?? (() => new Date()), resolvePrincipal: options.resolvePrincipal }),
   });

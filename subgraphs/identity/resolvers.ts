@@ -4,7 +4,6 @@
  * the caller's tenant.
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import { DateTimeResolver } from 'graphql-scalars';
 import { callerOf, reference, representationField, writeContextOf } from '../../lib/caller';
 import type { RequestContext } from '../../lib/context';
 import { pageRequest, toConnection } from '../../lib/pagination';
@@ -21,7 +20,6 @@ interface PageArgs {
 
 export function createResolvers(service: IdentityService): GraphQLResolverMap<IdentityContext> {
   return {
-    DateTime: DateTimeResolver,
     Query: {
       me: (_root, _args, ctx: IdentityContext) => {
         const caller = callerOf(ctx.principal);

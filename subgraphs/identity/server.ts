@@ -35,6 +35,8 @@ export interface IdentitySubgraphOptions {
   resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
   /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
   policy?: PolicyOptions;
+  /** Benchmarks only: see `SubgraphOptions.security` (lib/subgraph.ts). @default 'on' */
+  security?: 'on' | 'off';
   /**
    * The clock elevations are requested, approved and expired by; tests freeze it.
    * @default () => new Date()
@@ -68,6 +70,7 @@ export async function buildIdentitySubgraph(opts: IdentitySubgraphOptions): Prom
     createLoaders: (scope) => createLoaders(models, scope),
     resolvePrincipal: opts.resolvePrincipal,
     policy: opts.policy,
+    security: opts.security,
     // Internal credential routes for the gateway, and SCIM (credentials/routes.ts).
     routes: createIdentityCredentials({ models, audit: opts.audit, appEnv: opts.appEnv, resolvePrincipal: opts.resolvePrincipal, settings: opts.credentials }).routes,
   });

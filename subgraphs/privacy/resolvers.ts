@@ -5,7 +5,6 @@
  * Here we only refuse callers without identity and take the tenant of a
  * write from the principal, never from input.
  */
-import { DateTimeResolver } from 'graphql-scalars';
 import { actorOf, callerOf, reference, representationField, tenantOfCaller } from '../../lib/caller';
 import type { RequestContext } from '../../lib/context';
 import { pageRequest, toConnection } from '../../lib/pagination';
@@ -65,7 +64,6 @@ interface ShipmentRepresentation {
 
 export function createResolvers(services: PrivacyServices) {
   return {
-    DateTime: DateTimeResolver,
     Query: {
       privacySettings: (_: unknown, args: { subjectId: string }, ctx: Ctx) => {
         requireCaller(ctx);

@@ -35,6 +35,8 @@ export interface PrivacySubgraphOptions {
   resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
   /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
   policy?: PolicyOptions;
+  /** Benchmarks only: see `SubgraphOptions.security` (lib/subgraph.ts). @default 'on' */
+  security?: 'on' | 'off';
 }
 
 /** Compiles the models, waits for their indexes (one settings document per subject relies on them), and builds the server. */
@@ -53,5 +55,6 @@ export async function buildPrivacySubgraph(opts: PrivacySubgraphOptions): Promis
     createLoaders: (scope) => createLoaders(models, scope),
     resolvePrincipal: opts.resolvePrincipal,
     policy: opts.policy,
+    security: opts.security,
   });
 }

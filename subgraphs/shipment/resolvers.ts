@@ -6,7 +6,6 @@
  * enforced by the directive rules, not here.
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import { DateTimeResolver } from 'graphql-scalars';
 import { callerOf, writeContextOf } from '../../lib/caller';
 import type { RequestContext } from '../../lib/context';
 import { pageRequest, toConnection } from '../../lib/pagination';
@@ -27,7 +26,6 @@ const eventCursor = (e: TrackingEvent) => ({ k: e.occurredAt.getTime(), id: e.id
 
 export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
   return {
-    DateTime: DateTimeResolver,
     Query: {
       shipment: (_: unknown, args: { id: string }, ctx: Ctx) => {
         callerOf(ctx.principal);

@@ -31,6 +31,8 @@ export interface ShipmentSubgraphOptions {
   resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
   /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
   policy?: PolicyOptions;
+  /** Benchmarks only: see `SubgraphOptions.security` (lib/subgraph.ts). @default 'on' */
+  security?: 'on' | 'off';
 }
 
 export async function buildShipmentSubgraph(opts: ShipmentSubgraphOptions): Promise<SubgraphServer> {
@@ -49,5 +51,6 @@ export async function buildShipmentSubgraph(opts: ShipmentSubgraphOptions): Prom
     createLoaders: (scope) => createLoaders(models, scope, opts.now),
     resolvePrincipal: opts.resolvePrincipal,
     policy: opts.policy,
+    security: opts.security,
   });
 }

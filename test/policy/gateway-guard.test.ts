@@ -158,6 +158,21 @@ describe('gateway guard', () => {
       expect(codes(await post(q, AUDITOR, { show: true }))).toEqual(['FORBIDDEN']);
     });
 
+    it('check every caller again when the operation was seen before (the fields are remembered per operation, not the decision)', async () => {
+      const q = `query Remembered { shipment(id: "s3") { id recipient { name } } }`;
+      expect(reachedSubgraph(await post(q, ADMIN))).toBe(true);
+      expect(codes(await post(q, AUDITOR))).toEqual(['FORBIDDEN']);
+      expect(codes(await post(q))).toEqual(['UNAUTHENTICATED']);
+      expect(reachedSubgraph(await post(q, ADMIN))).toBe(true);
+    });
+
+    it('decide @include / @skip with each request’s variables, whatever came before', async () => {
+      const q = `query Conditional($show: Boolean!) { shipment(id: "s4") { id recipient @include(if: $show) { name } } }`;
+      expect(codes(await post(q, AUDITOR, { show: true }))).toEqual(['FORBIDDEN']);
+      expect(reachedSubgraph(await post(q, AUDITOR, { show: false }))).toBe(true);
+      expect(codes(await post(q, AUDITOR, { show: true }))).toEqual(['FORBIDDEN']);
+    });
+
     it('check only the operation that runs in a document with several', async () => {
       const doc = `query Mine { shipment(id: "s1") { id } } query Admin { users { totalCount } }`;
       const res = await fetch(url, {

@@ -150,15 +150,24 @@ describe('recordSensorReading', () => {
     });
 
     it.each([
-      ['an empty clientReadingId', { clientReadingId: '' }, 'input.clientReadingId'],
-      ['a clientReadingId over 255 characters', { clientReadingId: 'k'.repeat(256) }, 'input.clientReadingId'],
+      ['an empty clientReadingId', { clientReadingId: '' }, { reason: 'TOO_SHORT', argument: 'input.clientReadingId', min: 1 }],
+      ['a clientReadingId over 255 characters', { clientReadingId: 'k'.repeat(256) }, { reason: 'TOO_LONG', argument: 'input.clientReadingId', max: 255 }],
+      ['an oversized JWS', { jws: 'a'.repeat(16 * 1024 + 1) }, { reason: 'TOO_LONG', argument: 'input.jws', max: 16 * 1024 }],
+    ])('refuses %s with BAD_USER_INPUT from its @length, before the resolver runs', async (_name, extra, extensions) => {
+      const tag = await device(TENANT_A);
+      const r = await kit.gql(RECORD, { input: reading(tag, extra) });
+      expect(codes(r)).toEqual(['BAD_USER_INPUT']);
+      expect(r.errors![0].extensions).toMatchObject(extensions);
+      expect(await kit.models.SensorReading.countDocuments({ deviceId: tag })).toBe(0);
+    });
+
+    it.each([
       ['a unit that does not fit the type', { unit: 'LUX' }, 'input.unit'],
       ['no value and no aggregate', { value: null }, 'input.value'],
       ['min above max', { value: null, min: 5, max: 3 }, 'input.min'],
       ['a mean outside min..max', { value: null, min: 1, max: 3, mean: 4 }, 'input.mean'],
       ['recordedAt in the future', { recordedAt: '2030-01-01T00:00:00Z' }, 'input.recordedAt'],
       ['a window that starts after it ends', { windowStartedAt: '2025-03-01T11:30:00Z' }, 'input.windowStartedAt'],
-      ['an oversized JWS', { jws: 'a'.repeat(16 * 1024 + 1) }, 'input.jws'],
     ])('refuses %s with BAD_USER_INPUT', async (_name, extra, argument) => {
       const tag = await device(TENANT_A);
       const r = await kit.gql(RECORD, { input: reading(tag, extra) });

@@ -120,20 +120,20 @@ describe('requestElevation', () => {
 
   test.each([
     ['longer than 240 minutes', { durationMinutes: 241 }, 'INVALID_INPUT'],
-    ['0 minutes', { durationMinutes: 0 }, 'INVALID_INPUT'],
+    ['0 minutes (PositiveInt: refused at coercion, no reason)', { durationMinutes: 0 }, undefined],
     ['both a role and a scope', { scope: 'users:write' }, 'INVALID_INPUT'],
     ['neither a role nor a scope', { role: null }, 'INVALID_INPUT'],
     ['PARTNER', { role: 'PARTNER' }, 'ROLE_NOT_ELEVATABLE'],
     ['DEVICE', { role: 'DEVICE' }, 'ROLE_NOT_ELEVATABLE'],
     ['an unknown scope', { role: null, scope: 'admin:*' }, 'SCOPE_NOT_ELEVATABLE'],
     ['an empty reason', { reason: '   ' }, 'INVALID_INPUT'],
-    ['a reason over 500 characters', { reason: `${MARK} ${'x'.repeat(500)}` }, 'INVALID_INPUT'],
+    ['a reason over 500 characters (@length)', { reason: `${MARK} ${'x'.repeat(500)}` }, 'TOO_LONG'],
     ['a ticket that is not a reference', { ticket: 'see my email <script>' }, 'INVALID_INPUT'],
   ])('%s is BAD_USER_INPUT, nothing stored, nothing audited', async (_what, overrides, reason) => {
     const before = [await models.Elevation.countDocuments(), kit.audit.events.length];
     const res = await kit.gql(REQUEST, { input: input(overrides) }, person('DISPATCHER'));
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
-    expect(reasons(res)).toEqual([reason]);
+    expect(res.errors!.map((e) => e.extensions?.reason)).toEqual([reason]);
     expect(JSON.stringify(res.errors)).not.toContain(MARK);
     expect([await models.Elevation.countDocuments(), kit.audit.events.length]).toEqual(before);
   });

@@ -131,17 +131,34 @@ describe('createShipment', () => {
   });
 
   test.each([
-    ['an unknown country', { destination: { countryIso3: 'DE' } }, 'destination.countryIso3'],
     ['no parcels', { parcels: [] }, 'parcels'],
-    ['a phone outside E.164', { recipient: { phone: '0555 123' } }, 'recipient.phone'],
-    ['an email without domain', { recipient: { email: 'nobody' } }, 'recipient.email'],
     ['a bad tracking number', { trackingNumber: 'a!' }, 'trackingNumber'],
-    ['a fractional customs value', { customs: { hsCode: '611020', declaredValue: -1, currency: 'EUR', countryOfOrigin: 'DEU' } }, 'customs.declaredValue'],
     ['an inverted temperature range', { parcels: [{ barcode: 'X1', temperatureProfile: { min: 8, max: 2, unit: 'CEL' } }] }, 'parcels.0.temperatureProfile'],
   ])('refuses %s with BAD_USER_INPUT naming the field', async (_what, override, field) => {
     const res = await kit.gql(CREATE, { input: shipmentInput(override) });
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
     expect(res.errors![0].extensions!.field).toBe(field);
+  });
+
+  // Typed inputs (lib/validation/scalars.ts): refused while the variables are coerced, before any resolver runs.
+  test.each([
+    ['an unknown country', { destination: { countryIso3: 'DE' } }, 'input.destination.countryIso3', 'ISO 3166-1 alpha-3'],
+    ['a phone outside E.164', { recipient: { phone: '0555 123' } }, 'input.recipient.phone', 'E.164'],
+    ['an email without domain', { recipient: { email: 'nobody' } }, 'input.recipient.email', 'email address'],
+    ['a negative customs value', { customs: { hsCode: '611020', declaredValue: -1, currency: 'EUR', countryOfOrigin: 'DEU' } }, 'input.customs.declaredValue', '0 or more'],
+    ['an unknown currency', { customs: { hsCode: '611020', declaredValue: 1, currency: 'EUX', countryOfOrigin: 'DEU' } }, 'input.customs.currency', 'ISO 4217'],
+    ['a zero dimension', { parcels: [{ barcode: 'X1', dimensions: { lengthMm: 0, widthMm: 1, heightMm: 1 } }] }, 'input.parcels[0].dimensions.lengthMm', '1 or more'],
+  ])('refuses %s with BAD_USER_INPUT at coercion, naming the path', async (_what, override, path, expected) => {
+    const res = await kit.gql(CREATE, { input: shipmentInput(override) });
+    expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+    expect(res.errors![0].message).toContain(`at "${path}"`);
+    expect(res.errors![0].message).toContain(expected);
+  });
+
+  test('refuses an over-long text with BAD_USER_INPUT / TOO_LONG naming the path and the limit (@length)', async () => {
+    const res = await kit.gql(CREATE, { input: shipmentInput({ recipient: { name: 'x'.repeat(201) } }) });
+    expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+    expect(res.errors![0].extensions).toMatchObject({ reason: 'TOO_LONG', argument: 'input.recipient.name', max: 200 });
   });
 
   test('refuses a system caller (no tenant) and an anonymous one', async () => {

@@ -202,14 +202,28 @@ describe('recordTrackingEvent', () => {
     ['a failed outcome with DELIVERED', 'DELIVERED', { proofOfDelivery: { outcome: 'FAILED', failureReason: 'X', capturedAt: minutesAgo(1) } }, 'proofOfDelivery.outcome'],
     ['a time in the future', 'IN_TRANSIT', { occurredAt: new Date(Date.now() + 3_600_000).toISOString() }, 'occurredAt'],
     ['a key with spaces', 'IN_TRANSIT', { clientEventId: 'not a uuid' }, 'clientEventId'],
-    ['an empty key', 'IN_TRANSIT', { clientEventId: '' }, 'clientEventId'],
-    ['a latitude out of range', 'IN_TRANSIT', { coordinates: { latitude: 91, longitude: 0 } }, 'coordinates.latitude'],
     ['an offset out of range', 'IN_TRANSIT', { utcOffsetMinutes: 900 }, 'utcOffsetMinutes'],
   ])('refuses %s with BAD_USER_INPUT', async (_what, status, extra, field) => {
     const s = await createShipment(kit);
     const res = await recordEvent(kit, s.id, status, -1, extra);
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
     expect(res.errors![0].extensions!.field).toBe(field);
+  });
+
+  test('refuses an empty key (@length min 1) and a key over 255 characters with BAD_USER_INPUT before the resolver runs', async () => {
+    const s = await createShipment(kit);
+    const empty = await recordEvent(kit, s.id, 'IN_TRANSIT', -1, { clientEventId: '' });
+    expect(empty.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'TOO_SHORT', argument: 'input.clientEventId', min: 1 });
+    const long = await recordEvent(kit, s.id, 'IN_TRANSIT', -1, { clientEventId: 'k'.repeat(256) });
+    expect(long.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'TOO_LONG', argument: 'input.clientEventId', max: 255 });
+    expect((await history(s.id)).events.totalCount).toBe(0);
+  });
+
+  test('refuses a latitude out of range at coercion (Latitude scalar), naming the path', async () => {
+    const s = await createShipment(kit);
+    const res = await recordEvent(kit, s.id, 'IN_TRANSIT', -1, { coordinates: { latitude: 91, longitude: 0 } });
+    expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+    expect(res.errors![0].message).toContain('at "input.coordinates.latitude"');
   });
 
   test('answers NOT_FOUND for another tenant’s shipment and an unknown one, and needs a caller', async () => {
@@ -293,11 +307,18 @@ describe('trackShipment (public)', () => {
     const s = await createShipment(kit);
     const wrong = await kit.gql(TRACK, { n: s.trackingNumber, t: 'AAAAAAAAAAAAAAAAAAAAAA' }, anonymous);
     const unknown = await kit.gql(TRACK, { n: 'NOPE0000000000', t: s.publicTrackingToken }, anonymous);
-    const junk = await kit.gql(TRACK, { n: '!!', t: 'x'.repeat(5000) }, anonymous);
+    const junk = await kit.gql(TRACK, { n: '!!', t: 'x'.repeat(128) }, anonymous);
     for (const r of [wrong, unknown, junk]) {
       expect(r.errors).toBeUndefined();
       expect(r.data).toEqual({ trackShipment: null });
     }
+  });
+
+  test('refuses a token or number over its @length before any lookup (the limits are public in the SDL)', async () => {
+    const token = await kit.gql(TRACK, { n: 'NOPE0000000000', t: 'x'.repeat(5000) }, anonymous);
+    expect(token.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'TOO_LONG', argument: 'token', max: 128 });
+    const number = await kit.gql(TRACK, { n: '1'.repeat(81), t: 'x' }, anonymous);
+    expect(number.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'TOO_LONG', argument: 'trackingNumber', max: 80 });
   });
 
   test('another shipment’s token does not open a shipment', async () => {

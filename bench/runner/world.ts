@@ -1,0 +1,66 @@
+/**
+ * Bench internals: the settings every bench process shares — where the
+ * signing keys live, the issuer of the access tokens, how much demo data
+ * is seeded, and the environment of the secured and the open processes.
+ */
+import type { JWK } from 'jose';
+import path from 'node:path';
+import { FileKeyStore } from '../../lib/auth/keys';
+import { loadConfig, type AppEnv, type Config } from '../../lib/config';
+
+/** Shipments seeded per tenant: the 50-shipment list needs more than the demo's 25. */
+export const SHIPMENTS_PER_TENANT = 60;
+
+/** The database the bench's processes share. */
+export const BENCH_DB = 'tracksafe';
+
+/** `iss` of the bench's access tokens (never reached: tokens are verified with local keys). */
+export const BENCH_ISSUER = 'https://tracksafe.bench.invalid';
+
+/** Large enough that no bench run is throttled: the limiters still run on every request. */
+export const UNTHROTTLED_RATE_LIMIT = '100000000/60';
+export const UNTHROTTLED_COST_BUDGET = '1000000000';
+
+/**
+ * Environment of a Tracksafe process in the bench. The secured processes
+ * run as production (production query limits and cost ceiling, trusted
+ * documents enforced with every unregistered client open, masked errors),
+ * with rate limits and the cost budget raised so the bench is not
+ * throttled; the open ones (security 'off', refused in production) as
+ * staging.
+ */
+export function benchEnv(kind: 'secured' | 'open', dir: string): Record<string, string> {
+  return {
+    APP_ENV: kind === 'secured' ? 'production' : 'staging',
+    LOG_LEVEL: 'silent',
+    SEED: 'false',
+    DATA_DIR: path.join(dir, 'data'),
+    KEYS_DIR: path.join(dir, 'keys'),
+    PLATFORM_ISSUER: BENCH_ISSUER,
+    RATE_LIMIT_IP: UNTHROTTLED_RATE_LIMIT,
+    RATE_LIMIT_PRINCIPAL: UNTHROTTLED_RATE_LIMIT,
+    RATE_LIMIT_TENANT: UNTHROTTLED_RATE_LIMIT,
+    COST_BUDGET_PER_MINUTE: UNTHROTTLED_COST_BUDGET,
+    // The production start-up check otherwise refuses the development master key (unused by these scenarios).
+    LOCAL_MASTER_KEY_ALLOW_IN_PRODUCTION: 'true',
+  };
+}
+
+export function benchConfig(kind: 'secured' | 'open', dir: string): Config {
+  return loadConfig(benchEnv(kind, dir));
+}
+
+/** Creates the production signing keys the secured processes share (production never generates its own). */
+export async function createBenchKeys(dir: string): Promise<void> {
+  for (const purpose of ['platform', 'internal'] as const) await FileKeyStore.open({ dir: path.join(dir, 'keys'), env: 'production' as AppEnv, purpose, generate: true });
+}
+
+/** The gateway's public internal keys (what a subgraph verifies hop tokens with). */
+export async function internalJwks(dir: string): Promise<{ keys: JWK[] }> {
+  return (await FileKeyStore.open({ dir: path.join(dir, 'keys'), env: 'production', purpose: 'internal', generate: false })).jwks();
+}
+
+/** The platform keys, to mint access tokens in the runner. */
+export function openPlatformKeys(dir: string): Promise<FileKeyStore> {
+  return FileKeyStore.open({ dir: path.join(dir, 'keys'), env: 'production', purpose: 'platform', generate: false });
+}
