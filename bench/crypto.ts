@@ -30,6 +30,9 @@ import { randomNonce } from '../lib/crypto/nonce';
 import { LocalMasterKeyProvider } from '../lib/crypto/providers/local';
 import { MemoryKeyVaultStore } from '../lib/crypto/vault-store';
 
+/** Report lines for whoever runs this by hand (stdout, not a log). */
+const print = (...parts: unknown[]): void => void process.stdout.write(parts.join(' ') + '\n');
+
 interface Row {
   value: string;
   bytes: number;
@@ -128,20 +131,20 @@ async function main(): Promise<void> {
     }
 
     const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
-    console.log(`\nField encryption vs raw AES-256-GCM (${ops} ops each, Node ${process.version}, ${cpus()[0]?.model ?? 'cpu'})\n`);
-    console.log('| value | raw enc/s | seal/s | field enc/s | enc × raw | raw dec/s | open/s | field dec/s | dec × raw |');
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    print(`\nField encryption vs raw AES-256-GCM (${ops} ops each, Node ${process.version}, ${cpus()[0]?.model ?? 'cpu'})\n`);
+    print('| value | raw enc/s | seal/s | field enc/s | enc × raw | raw dec/s | open/s | field dec/s | dec × raw |');
+    print('|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
-      console.log(
+      print(
         `| ${r.value} | ${k(r.rawEncryptPerSec)} | ${k(r.sealPerSec)} (${r.sealRatio}×) | ${k(r.fieldEncryptPerSec)} | ${r.encryptRatio}× | ${k(r.rawDecryptPerSec)} | ${k(r.openPerSec)} (${r.openRatio}×) | ${k(r.fieldDecryptPerSec)} | ${r.decryptRatio}× |`,
       );
     }
-    console.log('\n"× raw": median over interleaved rounds of the time per operation divided by raw AES-256-GCM on the same bytes (lower is better).');
+    print('\n"× raw": median over interleaved rounds of the time per operation divided by raw AES-256-GCM on the same bytes (lower is better).');
     if (args.includes('--save')) {
       mkdirSync(join(__dirname, 'results'), { recursive: true });
       const file = join(__dirname, 'results', `crypto-${new Date().toISOString().slice(0, 10)}.json`);
       writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), node: process.version, ops, rows }, null, 2)}\n`);
-      console.log(`saved ${file}`);
+      print(`saved ${file}`);
     }
   } finally {
     rmSync(keysDir, { recursive: true, force: true });

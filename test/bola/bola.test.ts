@@ -36,6 +36,9 @@ import { Documents, publicRootFields, slotVariables } from './documents';
 import { Choices, ENTITY_OPERATIONS, ROOT_OPERATIONS, type Pool, type RootOperation, type Target, type TargetKind } from './operations';
 import { checkCase, checkErrors, echoesOf, loadOwnership, visibleTenants, type Finding, type Ownership, type ServedRecord } from './oracle';
 
+/** Report lines for whoever runs this by hand (stdout, not a log). */
+const print = (...parts: unknown[]): void => void process.stdout.write(parts.join(' ') + '\n');
+
 /** Property runs: one principal each, about 135 cases per run (≈ 11,500 cases, ~20 s of CPU). */
 const RUNS = Number(process.env.BOLA_RUNS ?? 85);
 const SEED = process.env.BOLA_SEED !== undefined ? Number(process.env.BOLA_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -538,7 +541,7 @@ async function runBatch(b: Batch): Promise<void> {
 
 test(`no response carries data of a tenant the caller may not see (≥ ${MIN_CASES} generated cases)`, async () => {
   const started = Date.now();
-  console.log(`BOLA property: seed ${SEED}, ${RUNS} runs (replay: BOLA_SEED=${SEED} npx jest test/bola/bola.test.ts); ${setupNote}; ${rootOps.length}/${ROOT_OPERATIONS.length} root entries served`);
+  print(`BOLA property: seed ${SEED}, ${RUNS} runs (replay: BOLA_SEED=${SEED} npx jest test/bola/bola.test.ts); ${setupNote}; ${rootOps.length}/${ROOT_OPERATIONS.length} root entries served`);
   const property = fc.asyncProperty(batchArb(), runBatch);
   // Runs carry ~135 cases each; should a seed fall short of the minimum, more rounds follow (seed + round, as deterministic).
   for (let round = 0; round === 0 || (stats.cases < MIN_CASES && round < 4); round++) {
@@ -546,13 +549,13 @@ test(`no response carries data of a tenant the caller may not see (≥ ${MIN_CAS
     await fc.assert(property, { numRuns, seed: SEED + round, endOnFailure: true, ...(PATH !== undefined && round === 0 ? { path: PATH } : {}) });
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(
+  print(
     `BOLA property: ${stats.cases} cases (${Object.entries(stats.byChannel)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}) in ${stats.requests} requests (${stats.inferredRefusals} more slots of refused fields not sent), ${seconds} s; ${stats.foreignTargets} aimed at another tenant's records, ${stats.substantive} returned the caller's own records; error codes ${JSON.stringify(stats.errorCodes)}`,
   );
   if (process.env.BOLA_VERBOSE) {
-    console.log(
+    print(
       Object.entries(stats.byOperation)
         .sort()
         .map(([k, [n, sub]]) => `${k}: ${n} cases, ${sub} with the caller's own records`)
