@@ -7,9 +7,8 @@ import { loadConfig } from '../lib/config';
 import { assertProductionSafe } from '../lib/limits/environment';
 import { createLogger } from '../lib/logger';
 import { DRAIN_TIMEOUT_MS, onShutdown } from '../lib/shutdown';
-import { SUBGRAPH_NAMES, loadSupergraphSdl, type SubgraphName } from '../schema';
-import { hardeningOptionsFrom } from './hardening';
-import { createGateway } from './server';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../schema';
+import { createGateway, gatewayOptionsFrom } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -18,18 +17,7 @@ async function main(): Promise<void> {
   const logger = createLogger('gateway', config.logLevel);
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, config.subgraphs[n].url])) as Record<SubgraphName, string>;
   const auth = await createGatewayAuth(config);
-  const gw = await createGateway({
-    appEnv: config.appEnv,
-    supergraphSdl: loadSupergraphSdl(),
-    subgraphUrls,
-    subgraphTimeoutMs: config.subgraphTimeoutMs,
-    logger,
-    auth,
-    credentials: { statusCacheMs: config.principalStatusCacheMs },
-    transport: config.transport,
-    rateLimits: config.rateLimits,
-    hardening: hardeningOptionsFrom(config.hardening),
-  });
+  const gw = await createGateway({ ...gatewayOptionsFrom(config), subgraphUrls, logger, auth });
   const port = await gw.listen(config.gatewayPort, config.host);
   logger.info({ port, protocol: gw.protocol, rateLimitStore: gw.rateLimits.store }, 'gateway listening');
   onShutdown(logger, () => gw.stop(), DRAIN_TIMEOUT_MS);

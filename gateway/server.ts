@@ -9,14 +9,14 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloGateway } from '@apollo/gateway';
 import type { Server } from 'node:http';
-import { SUBGRAPH_NAMES, type SubgraphName } from '../schema';
+import { SUBGRAPH_NAMES, loadSupergraphSdl, type SubgraphName } from '../schema';
 import { errorReportingPlugin } from '../lib/apollo-plugins';
 import { MemoryAuditSink, type AuditSink } from '../lib/audit';
-import type { AppEnv } from '../lib/config';
+import type { AppEnv, Config } from '../lib/config';
 import type { GatewayAuth } from '../lib/auth/runtime';
 import { createRequestContext, type RequestContext } from '../lib/context';
 import { createFormatError } from '../lib/errors';
-import { createGraphQLHttpServer, listen } from '../lib/http';
+import { apolloLifecycle, createGraphQLHttpServer } from '../lib/http';
 import { SECURITY_OFF_PRINCIPAL, assertSecurityOffAllowed } from '../lib/subgraph';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../lib/logger';
@@ -34,7 +34,7 @@ import { resolveGatewayPrincipal } from './principal';
 import { createPrincipalStatusCheck, identityStatusSource, type PrincipalStatusSource } from './principal-status';
 import { scimProxyRoute } from './scim-proxy';
 import { createGatewayEdge } from './transport';
-import { createGatewayHardening, type GatewayHardeningOptions } from './hardening';
+import { createGatewayHardening, hardeningOptionsFrom, type GatewayHardeningOptions } from './hardening';
 
 export interface GatewayOptions {
   appEnv: AppEnv;
@@ -88,6 +88,23 @@ export interface GatewayServer {
   listen(port: number, host?: string): Promise<number>;
   /** Stops taking requests, lets in-flight ones finish, then stops. */
   stop(): Promise<void>;
+}
+
+/**
+ * The options a process's configuration decides (environment, supergraph,
+ * timeouts, status cache, transport, rate limits, hardening); callers add
+ * the subgraph URLs, logger and auth — and whatever they override.
+ */
+export function gatewayOptionsFrom(config: Config): Pick<GatewayOptions, 'appEnv' | 'supergraphSdl' | 'subgraphTimeoutMs' | 'credentials' | 'transport' | 'rateLimits' | 'hardening'> {
+  return {
+    appEnv: config.appEnv,
+    supergraphSdl: loadSupergraphSdl(),
+    subgraphTimeoutMs: config.subgraphTimeoutMs,
+    credentials: { statusCacheMs: config.principalStatusCacheMs },
+    transport: config.transport,
+    rateLimits: config.rateLimits,
+    hardening: hardeningOptionsFrom(config.hardening),
+  };
 }
 
 export async function createGateway(opts: GatewayOptions): Promise<GatewayServer> {
@@ -153,25 +170,15 @@ export async function createGateway(opts: GatewayOptions): Promise<GatewayServer
       '/readyz': readinessRoute(Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, opts.subgraphUrls[n]]))),
     },
   });
-  let started = false;
+  const lifecycle = apolloLifecycle(apollo, server);
   return {
     server,
     apollo,
     protocol: edge.protocol,
     rateLimits: edge.limits,
-    async listen(port, host = '127.0.0.1') {
-      if (!started) {
-        await apollo.start();
-        started = true;
-      }
-      return listen(server, port, host);
-    },
+    listen: lifecycle.listen,
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      if (started) await apollo.stop();
+      await lifecycle.stop();
       await edge.close();
     },
   };

@@ -201,3 +201,29 @@ export function listen(server: Server, port: number, host: string): Promise<numb
     });
   });
 }
+
+/**
+ * Start/stop of an Apollo Server behind its HTTP server, shared by the
+ * gateway and the subgraphs: `listen` starts Apollo once, then binds;
+ * `stop` stops taking connections, lets in-flight requests finish, then
+ * stops Apollo.
+ */
+export function apolloLifecycle(apollo: { start(): Promise<void>; stop(): Promise<void> }, server: Server): { listen(port: number, host?: string): Promise<number>; stop(): Promise<void> } {
+  let started = false;
+  return {
+    async listen(port, host = '127.0.0.1') {
+      if (!started) {
+        await apollo.start();
+        started = true;
+      }
+      return listen(server, port, host);
+    },
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      if (started) await apollo.stop();
+    },
+  };
+}

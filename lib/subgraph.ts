@@ -15,8 +15,9 @@ import { createRequestContext, type DataScope, type Principal, type RequestConte
 import type { DataStores } from './db';
 import { errorReportingPlugin } from './apollo-plugins';
 import { createFormatError } from './errors';
-import { createGraphQLHttpServer, listen, sendJson, type RouteHandler } from './http';
+import { apolloLifecycle, createGraphQLHttpServer, sendJson, type RouteHandler } from './http';
 import type { Logger } from './logger';
+import type { CredentialSettings } from './auth/credential-settings';
 import { applyRules, type PolicyOptions } from './policy';
 import { applyLengthLimits, scalarResolversFor } from './validation';
 
@@ -59,6 +60,26 @@ export const SECURITY_OFF_PRINCIPAL: Principal = { kind: 'system', id: 'bench:se
  */
 export function assertSecurityOffAllowed(appEnv: AppEnv, what: string): void {
   if (appEnv === 'production' || process.env.APP_ENV === 'production') throw new Error(`${what}: security 'off' is for benchmarks and is refused in production`);
+}
+
+/**
+ * What every subgraph builder needs from its process (the registry in
+ * subgraphs/index.ts passes exactly this); each builder's own options
+ * extend it with what only that subgraph takes (a clock, an alarm rule …).
+ */
+export interface SubgraphDeps {
+  stores: DataStores;
+  logger: Logger;
+  audit: AuditSink;
+  appEnv: AppEnv;
+  /** Verifies the gateway's internal token: the only way in. */
+  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
+  /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
+  policy?: PolicyOptions;
+  /** Benchmarks only: see `SubgraphOptions.security`. @default 'on' */
+  security?: 'on' | 'off';
+  /** Credential checks (identity: secrets, lockouts, SCIM; device: key assertions) and their clock. */
+  credentials?: CredentialSettings;
 }
 
 export interface SubgraphServer {
@@ -108,24 +129,9 @@ export async function createSubgraphServer<Loaders>(opts: SubgraphOptions<Loader
       },
     },
   });
-  let started = false;
   return {
     server,
     apollo: apollo as unknown as ApolloServer<RequestContext<unknown>>,
-    async listen(port, host = '127.0.0.1') {
-      if (!started) {
-        await apollo.start();
-        started = true;
-      }
-      return listen(server, port, host);
-    },
-    async stop() {
-      // Stop accepting connections, let in-flight requests finish, then stop Apollo.
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      if (started) await apollo.stop();
-    },
+    ...apolloLifecycle(apollo, server),
   };
 }

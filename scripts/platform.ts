@@ -15,9 +15,8 @@ import { connectDataStores, type DataStores } from '../lib/db';
 import { demoPlan } from '../lib/demo';
 import type { Logger } from '../lib/logger';
 import type { SubgraphServer } from '../lib/subgraph';
-import { createGateway, type GatewayServer } from '../gateway/server';
-import { hardeningOptionsFrom } from '../gateway/hardening';
-import { SUBGRAPH_NAMES, loadSupergraphSdl, type SubgraphName } from '../schema';
+import { createGateway, gatewayOptionsFrom, type GatewayServer } from '../gateway/server';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../schema';
 import { SUBGRAPHS } from '../subgraphs';
 
 export interface PlatformOptions {
@@ -89,17 +88,12 @@ export async function startPlatform({ config, logger, ephemeral = false, credent
     subgraphUrls[name] = `http://127.0.0.1:${port}/graphql`;
   }
   const gateway = await createGateway({
-    appEnv: config.appEnv,
-    supergraphSdl: loadSupergraphSdl(),
+    ...gatewayOptionsFrom(config),
     subgraphUrls,
-    subgraphTimeoutMs: config.subgraphTimeoutMs,
     logger: logger.child({ service: 'gateway' }),
     audit,
     auth,
     credentials: { statusCacheMs: config.principalStatusCacheMs, ...(credentialClock ? { now: () => credentialClock().getTime() } : {}) },
-    transport: config.transport,
-    rateLimits: config.rateLimits,
-    hardening: hardeningOptionsFrom(config.hardening),
   });
   const gatewayPort = await gateway.listen(ephemeral ? 0 : config.gatewayPort, config.host);
   return {

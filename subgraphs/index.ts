@@ -3,18 +3,12 @@
  * all-in-one start script and the end-to-end test kit; each subgraph's own
  * index.ts runs it alone.
  */
-import type { IncomingMessage } from 'node:http';
 import type { Connection } from 'mongoose';
-import type { Principal } from '../lib/context';
-import type { PolicyOptions } from '../lib/policy';
 import type { SubgraphName } from '../schema';
-import type { AuditSink } from '../lib/audit';
-import type { CredentialSettings } from '../lib/auth/credential-settings';
-import type { AppEnv } from '../lib/config';
-import type { DataStores } from '../lib/db';
 import type { DemoPlan } from '../lib/demo';
-import type { Logger } from '../lib/logger';
-import type { SubgraphServer } from '../lib/subgraph';
+import type { SubgraphDeps, SubgraphServer } from '../lib/subgraph';
+
+export type { SubgraphDeps };
 import { buildDeviceSubgraph } from './device/server';
 import { seed as seedDevice } from './device/seed';
 import { buildIdentitySubgraph } from './identity/server';
@@ -24,20 +18,6 @@ import { seed as seedPrivacy } from './privacy/seed';
 import { buildShipmentSubgraph } from './shipment/server';
 import { seed as seedShipment } from './shipment/seed';
 
-export interface SubgraphDeps {
-  stores: DataStores;
-  logger: Logger;
-  audit: AuditSink;
-  appEnv: AppEnv;
-  /** Verifies the gateway's internal token: the only way in. */
-  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
-  /** Options of the directive-compiled rules (operator tenant, step-up window). */
-  policy?: PolicyOptions;
-  /** Benchmarks only: see `SubgraphOptions.security` (lib/subgraph.ts). @default 'on' */
-  security?: 'on' | 'off';
-  /** Credential checks (identity: secrets, lockouts, SCIM; device: key assertions) and their clock. */
-  credentials?: CredentialSettings;
-}
 
 export interface SubgraphModule {
   build(deps: SubgraphDeps): Promise<SubgraphServer>;

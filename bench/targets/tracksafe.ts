@@ -18,9 +18,7 @@ import { createGatewayAuth } from '../../lib/auth/runtime';
 import { loadConfig } from '../../lib/config';
 import { assertProductionSafe } from '../../lib/limits/environment';
 import { createLogger } from '../../lib/logger';
-import { loadSupergraphSdl } from '../../schema';
-import { hardeningOptionsFrom } from '../../gateway/hardening';
-import { createGateway } from '../../gateway/server';
+import { createGateway, gatewayOptionsFrom } from '../../gateway/server';
 import { benchEnv } from '../runner/world';
 import type { RunningTarget, TargetStart } from './types';
 
@@ -33,16 +31,10 @@ export async function startTarget(start: TargetStart): Promise<RunningTarget> {
   // 'off' verifies no token: throwaway in-memory keys (its hop tokens go to subgraphs that ignore them).
   const auth = await createGatewayAuth(config, { ephemeral: !secured });
   const gw = await createGateway({
-    appEnv: config.appEnv,
-    supergraphSdl: loadSupergraphSdl(),
+    ...gatewayOptionsFrom(config),
     subgraphUrls: start.subgraphUrls,
-    subgraphTimeoutMs: config.subgraphTimeoutMs,
     logger,
     auth,
-    credentials: { statusCacheMs: config.principalStatusCacheMs },
-    transport: config.transport,
-    rateLimits: config.rateLimits,
-    hardening: hardeningOptionsFrom(config.hardening),
     ...(secured ? {} : { security: 'off' as const }),
   });
   const port = await gw.listen(0, '127.0.0.1');

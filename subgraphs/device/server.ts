@@ -3,15 +3,8 @@
  * per-request loaders and the shared server shell. index.ts binds it to a
  * port; tests call `buildDeviceSubgraph` and listen on port 0.
  */
-import type { AuditSink } from '../../lib/audit';
 import type { CredentialSettings } from '../../lib/auth/credential-settings';
-import type { AppEnv } from '../../lib/config';
-import type { Principal } from '../../lib/context';
-import type { PolicyOptions } from '../../lib/policy';
-import type { DataStores } from '../../lib/db';
-import type { Logger } from '../../lib/logger';
-import { createSubgraphServer, type SubgraphServer } from '../../lib/subgraph';
-import type { IncomingMessage } from 'node:http';
+import { createSubgraphServer, type SubgraphServer, type SubgraphDeps } from '../../lib/subgraph';
 import { createLoaders } from './loaders';
 import { createModels, ensureIndexes } from './model';
 import { type AlarmRule, noAlarm } from './readings';
@@ -21,20 +14,8 @@ import { deviceRoutes } from './routes';
 export { createModels } from './model';
 export { seed } from './seed';
 
-export interface DeviceSubgraphOptions {
-  stores: DataStores;
-  logger: Logger;
-  audit: AuditSink;
-  appEnv: AppEnv;
-  /**
-   * Who is calling.
-   * @default principalFromRequest (the gateway's forwarded principal)
-   */
-  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
-  /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
-  policy?: PolicyOptions;
-  /** Benchmarks only: see `SubgraphOptions.security` (lib/subgraph.ts). @default 'on' */
-  security?: 'on' | 'off';
+/** The registry's deps (lib/subgraph.ts) plus what only this subgraph takes. */
+export interface DeviceSubgraphOptions extends SubgraphDeps {
   /**
    * The clock (tests freeze it).
    * @default () => new Date()

@@ -3,15 +3,8 @@
  * `Shipment.tenant`) without binding a port: index.ts listens, tests call
  * this and listen on port 0.
  */
-import type { IncomingMessage } from 'node:http';
-import type { AuditSink } from '../../lib/audit';
 import type { CredentialSettings } from '../../lib/auth/credential-settings';
-import type { AppEnv } from '../../lib/config';
-import type { Principal } from '../../lib/context';
-import type { PolicyOptions } from '../../lib/policy';
-import type { DataStores } from '../../lib/db';
-import type { Logger } from '../../lib/logger';
-import { createSubgraphServer, type SubgraphServer } from '../../lib/subgraph';
+import { createSubgraphServer, type SubgraphServer, type SubgraphDeps } from '../../lib/subgraph';
 import { parseChangeWindow } from './elevation/change-window';
 import { withElevations } from './elevation/resolvers';
 import { ElevationService, type Clock } from './elevation/service';
@@ -23,20 +16,8 @@ import { IdentityService } from './service';
 
 export { createModels } from './model';
 
-export interface IdentitySubgraphOptions {
-  stores: DataStores;
-  logger: Logger;
-  audit: AuditSink;
-  appEnv: AppEnv;
-  /**
-   * Who is calling.
-   * @default principalFromRequest (the gateway's `x-tracksafe-principal` header)
-   */
-  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
-  /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
-  policy?: PolicyOptions;
-  /** Benchmarks only: see `SubgraphOptions.security` (lib/subgraph.ts). @default 'on' */
-  security?: 'on' | 'off';
+/** The registry's deps (lib/subgraph.ts) plus what only this subgraph takes. */
+export interface IdentitySubgraphOptions extends SubgraphDeps {
   /**
    * The clock elevations are requested, approved and expired by; tests freeze it.
    * @default () => new Date()

@@ -3,14 +3,7 @@
  * an injectable clock, resolvers and per-request loaders. index.ts binds it
  * to a port; tests and the all-in-one start build it directly.
  */
-import type { IncomingMessage } from 'node:http';
-import type { AuditSink } from '../../lib/audit';
-import type { AppEnv } from '../../lib/config';
-import type { Principal } from '../../lib/context';
-import type { PolicyOptions } from '../../lib/policy';
-import type { DataStores } from '../../lib/db';
-import type { Logger } from '../../lib/logger';
-import { createSubgraphServer, type SubgraphServer } from '../../lib/subgraph';
+import { createSubgraphServer, type SubgraphServer, type SubgraphDeps } from '../../lib/subgraph';
 import { createLoaders } from './loaders';
 import { createModels, ensureIndexes } from './model';
 import { createResolvers } from './resolvers';
@@ -18,25 +11,13 @@ import { createServices, type Clock } from './service';
 
 export { createModels };
 
-export interface PrivacySubgraphOptions {
-  stores: DataStores;
-  logger: Logger;
-  audit: AuditSink;
-  appEnv: AppEnv;
+/** The registry's deps (lib/subgraph.ts) plus what only this subgraph takes. */
+export interface PrivacySubgraphOptions extends SubgraphDeps {
   /**
    * The clock deadlines and timestamps are computed from; tests freeze it.
    * @default () => new Date()
    */
   now?: Clock;
-  /**
-   * Who is calling.
-   * @default principalFromRequest (the gateway's `x-tracksafe-principal` header)
-   */
-  resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
-  /** Options of the directive-compiled rules (operator tenant, step-up window, clock). */
-  policy?: PolicyOptions;
-  /** Benchmarks only: see `SubgraphOptions.security` (lib/subgraph.ts). @default 'on' */
-  security?: 'on' | 'off';
 }
 
 /** Compiles the models, waits for their indexes (one settings document per subject relies on them), and builds the server. */
