@@ -1,16 +1,20 @@
 /**
  * Revocation checked per request: after a platform token verifies, the
  * gateway asks identity whether its user or API client is still active
- * (`POST /internal/principal-status`), so a deprovisioned user or a client
- * past its contract end is refused on its next request, not when its token
- * expires. Answers are cached briefly per principal; SCIM changes proxied
- * by this gateway forget the affected user at once. Other gateway instances
+ * (`POST /internal/principal-status`), and the device subgraph whether a
+ * device is (`POST /internal/device-status`), so a deprovisioned user, a
+ * client past its contract end or a quarantined or retired device is
+ * refused on its next request, not when its token expires. Answers are
+ * cached briefly per principal; SCIM changes proxied by this gateway forget
+ * the affected user at once, and elevation decisions passing through it
+ * forget the tenant's answers (elevation-plugin.ts). Other gateway instances
  * catch up within the cache lifetime.
  *
- * Identity unreachable: the request is refused with 503 (fail closed).
+ * Identity or the device subgraph unreachable: the request is refused with
+ * 503 (fail closed).
  */
 import { AuthError, AuthReason } from '../lib/auth/errors';
-import type { TenantPrincipal } from '../lib/context';
+import type { ActiveElevationGrant, TenantPrincipal } from '../lib/context';
 import { HttpError } from '../lib/http';
 import type { InternalClient } from './internal-client';
 
@@ -22,6 +26,8 @@ export interface StatusAnswer {
   elevatedScopes?: string[];
   /** When the first of them ends (epoch ms): the answer is not reused beyond it. */
   elevationExpiresAt?: number;
+  /** The same elevations one by one (id and the role or scope each grants): carried in the principal as `elevations`. */
+  elevations?: ActiveElevationGrant[];
   /** The identity user the answer is about (set for SSO principals, whose id is not identity's). */
   userId?: string;
 }
@@ -48,6 +54,12 @@ export interface PrincipalStatusCheck {
   check(principal: TenantPrincipal, externalSubject?: string): Promise<TenantPrincipal>;
   /** Forgets every answer about identity user `userId` (as principal or as an SSO principal's user). */
   invalidate(userId: string): void;
+  /**
+   * Forgets every answer about the people of tenant `tenantId` (platform and
+   * SSO principals; API clients and devices carry no elevations): after a
+   * just-in-time elevation decision in that tenant.
+   */
+  invalidateTenant(tenantId: string): void;
 }
 
 export function identityStatusSource(client: InternalClient): PrincipalStatusSource {
@@ -56,6 +68,28 @@ export function identityStatusSource(client: InternalClient): PrincipalStatusSou
     if (status !== 200 || typeof body.active !== 'boolean') throw new Error(`principal status answered ${status}`);
     return body as unknown as StatusAnswer;
   };
+}
+
+/** A well-formed grant of the status answer (identity is trusted, the shape is still checked). */
+function isGrant(g: unknown): g is ActiveElevationGrant {
+  const v = g as Partial<ActiveElevationGrant> | null;
+  return typeof v === 'object' && v !== null && typeof v.id === 'string' && (typeof v.role === 'string' || typeof v.scope === 'string');
+}
+
+/** Devices: the device subgraph owns them and says whether each is still ACTIVE. */
+export function deviceStatusSource(client: InternalClient): PrincipalStatusSource {
+  return async (q) => {
+    const { status, body } = await client.postJson('device', '/internal/device-status', { id: q.id, tenantId: q.tenantId });
+    if (status !== 200 || typeof body.active !== 'boolean') throw new Error(`device status answered ${status}`);
+    return { active: body.active, ...(typeof body.reason === 'string' ? { reason: body.reason } : {}) };
+  };
+}
+
+/** The platform's authorities: the device subgraph for devices, identity for everyone else. */
+export function platformStatusSource(client: InternalClient): PrincipalStatusSource {
+  const identity = identityStatusSource(client);
+  const devices = deviceStatusSource(client);
+  return (q) => (q.subjectType === 'device' ? devices(q) : identity(q));
 }
 
 export function createPrincipalStatusCheck(opts: PrincipalStatusOptions): PrincipalStatusCheck {
@@ -103,12 +137,19 @@ export function createPrincipalStatusCheck(opts: PrincipalStatusOptions): Princi
         ...principal,
         roles: [...new Set([...principal.roles, ...(answer.elevatedRoles ?? [])])],
         scopes: [...new Set([...principal.scopes, ...(answer.elevatedScopes ?? [])])],
+        // Which elevation granted what: the subgraphs see it in the internal token (a SENSITIVE reveal names it).
+        ...(answer.elevations?.length ? { elevations: answer.elevations.filter(isGrant).map((g) => ({ id: g.id, ...(g.role ? { role: g.role } : {}), ...(g.scope ? { scope: g.scope } : {}) })) } : {}),
       };
     },
     invalidate(userId) {
       // Synchronous: by the time the SCIM client has its answer, the next request asks identity again.
       // Answers still in flight may be about this user: they go too.
       for (const [key, entry] of cache) if (key.endsWith(`:${userId}`) || !entry.settled || entry.settled.userId === userId) cache.delete(key);
+    },
+    invalidateTenant(tenantId) {
+      // Answers in flight for the tenant's people go too: they may predate the decision.
+      const prefix = `user:${tenantId}:`;
+      for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
     },
   };
 }

@@ -25,13 +25,15 @@ import { scalarValidationPlugin } from '../lib/validation';
 import type { RateLimits, RateLimitSettings } from '../lib/ratelimit';
 import type { TransportSettings } from '../lib/transport';
 import { SubgraphDataSource } from './datasource';
+import { dedupOperations, type InflightDedupOptions } from './inflight';
 import { devTokenRoute, jwksRoute } from './auth-routes';
 import { healthRoute, readinessRoute } from './health';
 import { createInternalClient } from './internal-client';
 import { loginRoute } from './login-route';
 import { tokenRoute } from './oauth/token-route';
 import { resolveGatewayPrincipal } from './principal';
-import { createPrincipalStatusCheck, identityStatusSource, type PrincipalStatusSource } from './principal-status';
+import { elevationDecisionPlugin } from './elevation-plugin';
+import { createPrincipalStatusCheck, platformStatusSource, type PrincipalStatusSource } from './principal-status';
 import { scimProxyRoute } from './scim-proxy';
 import { createGatewayEdge } from './transport';
 import { createGatewayHardening, hardeningOptionsFrom, type GatewayHardeningOptions } from './hardening';
@@ -43,6 +45,8 @@ export interface GatewayOptions {
   subgraphUrls: Record<SubgraphName, string>;
   /** Abort a subgraph fetch after this long. @default 10000 */
   subgraphTimeoutMs?: number;
+  /** In-flight deduplication per principal (gateway/inflight.ts, INFLIGHT_DEDUP). @default both on */
+  inflightDedup?: InflightDedupOptions;
   logger: Logger;
   /** @default an in-memory sink */
   audit?: AuditSink;
@@ -72,7 +76,7 @@ export interface GatewayCredentialOptions {
   statusCacheMs?: number;
   /** Clock of the status cache in ms (tests freeze it). @default Date.now */
   now?: () => number;
-  /** Who answers "still active?". @default identity's /internal/principal-status */
+  /** Who answers "still active?". @default identity's /internal/principal-status, the device subgraph's /internal/device-status for devices */
   statusSource?: PrincipalStatusSource;
   /** The caller's address for lockouts. @default the socket's remote address (no proxy trusted) */
   clientIp?: (req: IncomingMessage) => string;
@@ -95,11 +99,12 @@ export interface GatewayServer {
  * timeouts, status cache, transport, rate limits, hardening); callers add
  * the subgraph URLs, logger and auth — and whatever they override.
  */
-export function gatewayOptionsFrom(config: Config): Pick<GatewayOptions, 'appEnv' | 'supergraphSdl' | 'subgraphTimeoutMs' | 'credentials' | 'transport' | 'rateLimits' | 'hardening'> {
+export function gatewayOptionsFrom(config: Config): Pick<GatewayOptions, 'appEnv' | 'supergraphSdl' | 'subgraphTimeoutMs' | 'inflightDedup' | 'credentials' | 'transport' | 'rateLimits' | 'hardening'> {
   return {
     appEnv: config.appEnv,
     supergraphSdl: loadSupergraphSdl(),
     subgraphTimeoutMs: config.subgraphTimeoutMs,
+    inflightDedup: config.inflightDedup,
     credentials: { statusCacheMs: config.principalStatusCacheMs },
     transport: config.transport,
     rateLimits: config.rateLimits,
@@ -110,18 +115,31 @@ export function gatewayOptionsFrom(config: Config): Pick<GatewayOptions, 'appEnv
 export async function createGateway(opts: GatewayOptions): Promise<GatewayServer> {
   const securityOff = opts.security === 'off';
   if (securityOff) assertSecurityOffAllowed(opts.appEnv, 'gateway');
-  const gateway = new ApolloGateway({
+  const dedup = { operations: opts.inflightDedup?.operations ?? true, subgraphFetches: opts.inflightDedup?.subgraphFetches ?? true };
+  const apolloGateway = new ApolloGateway({
     supergraphSdl: opts.supergraphSdl,
     // Through our logger, so the gateway's own lines are redacted like every other.
     logger: opts.logger,
     buildService: ({ name, url }) =>
-      new SubgraphDataSource({ name, url: opts.subgraphUrls[name as SubgraphName] ?? url ?? '', timeoutMs: opts.subgraphTimeoutMs ?? 10_000, signer: opts.auth.internalSigner }),
+      new SubgraphDataSource({
+        name,
+        url: opts.subgraphUrls[name as SubgraphName] ?? url ?? '',
+        timeoutMs: opts.subgraphTimeoutMs ?? 10_000,
+        signer: opts.auth.internalSigner,
+        dedup: dedup.subgraphFetches,
+      }),
   });
+  // Identical concurrent queries of one principal run once (only authenticated principals; never mutations).
+  const gateway = dedup.operations ? dedupOperations(apolloGateway) : apolloGateway;
   const development = opts.appEnv === 'development';
   // TLS, security headers, CORS, rate limits, body and time limits (gateway/transport); throws on an unusable certificate.
   const edge = createGatewayEdge({ appEnv: opts.appEnv, transport: opts.transport, rateLimits: opts.rateLimits, logger: opts.logger });
   // Query limits, cost and budgets, trusted documents, batching, introspection per environment, error hygiene (gateway/hardening).
   const hardening = createGatewayHardening<RequestContext>({ clientAddress: edge.clientIp, ...opts.hardening, appEnv: opts.appEnv });
+  const cred = opts.credentials ?? {};
+  const internal = createInternalClient({ signer: opts.auth.internalSigner, subgraphUrls: opts.subgraphUrls, timeoutMs: opts.subgraphTimeoutMs });
+  // Still active? Identity for people and API clients, the device subgraph for devices; cached briefly.
+  const status = createPrincipalStatusCheck({ source: cred.statusSource ?? platformStatusSource(internal), ttlMs: cred.statusCacheMs, now: cred.now });
   const apollo = new ApolloServer<RequestContext>({
     gateway,
     introspection: opts.appEnv !== 'production',
@@ -139,12 +157,11 @@ export async function createGateway(opts: GatewayOptions): Promise<GatewayServer
       scalarValidationPlugin<RequestContext>(),
       // Refuses missing roles and scopes before any subgraph is called (defence in depth; subgraphs check again).
       ...(securityOff ? [] : [gatewayGuardPlugin<RequestContext>(), ...edge.plugins, ...hardening.plugins]),
+      // An elevation approved or denied here counts from the requester's very next request (elevation-plugin.ts).
+      ...(securityOff ? [] : [elevationDecisionPlugin<RequestContext>(status)]),
     ],
   });
   const audit = opts.audit ?? new MemoryAuditSink();
-  const cred = opts.credentials ?? {};
-  const internal = createInternalClient({ signer: opts.auth.internalSigner, subgraphUrls: opts.subgraphUrls, timeoutMs: opts.subgraphTimeoutMs });
-  const status = createPrincipalStatusCheck({ source: cred.statusSource ?? identityStatusSource(internal), ttlMs: cred.statusCacheMs, now: cred.now });
   const resolvePrincipal = securityOff ? () => SECURITY_OFF_PRINCIPAL : resolveGatewayPrincipal(opts.auth.verifier, { status, platformIssuer: opts.auth.issuer.issuer, keysVersion: () => opts.auth.platformKeys.version });
   const clientIp = cred.clientIp ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
   const issuerUrl = opts.auth.issuer.issuer.replace(/\/$/, '');

@@ -71,12 +71,12 @@ class SubgraphResponse implements FetcherResponse {
   constructor(
     readonly url: string,
     readonly status: number,
-    headers: IncomingHttpHeaders,
+    private readonly rawHeaders: IncomingHttpHeaders,
     private readonly body: Buffer,
   ) {
     this.ok = status >= 200 && status < 300;
     this.statusText = STATUS_CODES[status] ?? '';
-    this.headers = new ResponseHeaders(headers);
+    this.headers = new ResponseHeaders(rawHeaders);
   }
   async text(): Promise<string> {
     this.bodyUsed = true;
@@ -89,8 +89,9 @@ class SubgraphResponse implements FetcherResponse {
     this.bodyUsed = true;
     return this.body.buffer.slice(this.body.byteOffset, this.body.byteOffset + this.body.byteLength) as ArrayBuffer;
   }
+  /** The same answer, unread: requests sharing one fetch (gateway/inflight.ts) each read their own clone. */
   clone(): FetcherResponse {
-    return new SubgraphResponse(this.url, this.status, {}, this.body);
+    return new SubgraphResponse(this.url, this.status, this.rawHeaders, this.body);
   }
 }
 

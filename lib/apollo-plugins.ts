@@ -3,7 +3,7 @@
  * errors are logged (with the request id, never variables), and every error
  * sent to a client carries the request id so support can find the log line.
  */
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { Logger } from './logger';
 
 export interface HasRequestMeta {
@@ -30,6 +30,23 @@ export function errorReportingPlugin<C extends HasRequestMeta>(): ApolloServerPl
           for (const e of response.body.singleResult.errors ?? []) {
             (e as { extensions?: Record<string, unknown> }).extensions = { ...e.extensions, requestId: contextValue.requestId };
           }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * `Cache-Control: no-store` on every GraphQL response, as Apollo Server's
+ * cache-control plugin answers when no field carries a cache hint — for
+ * servers that switch that plugin off (the subgraphs: lib/subgraph.ts).
+ */
+export function noStorePlugin<C extends BaseContext>(): ApolloServerPlugin<C> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          response.http.headers.set('cache-control', 'no-store');
         },
       };
     },

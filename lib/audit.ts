@@ -14,7 +14,11 @@ export interface AuditEvent {
   /** Entity the event is about, e.g. `Shipment:665f…`. */
   target?: string;
   requestId?: string;
-  /** Non-personal details only. */
+  /**
+   * Non-personal details only — with one exception: the `reason` of a
+   * `pii.revealed` record (lib/reveal.ts), which the audit trail exists to
+   * keep (it never reaches logs).
+   */
   details?: Record<string, unknown>;
 }
 

@@ -8,7 +8,7 @@
  */
 import { trusted } from 'mongoose';
 import type { AuditSink } from './audit';
-import type { DataScope, Principal, RequestContext } from './context';
+import { DATA_TAGS, type DataScope, type DataTag, type Principal, type Region, type RequestContext } from './context';
 import { InvalidRepresentationError, TenantRequiredError, UnauthenticatedError } from './errors';
 // The longest id a representation may carry: the same cap as every `ID` argument and input field.
 import { MAX_ID_LENGTH } from './validation/length';
@@ -81,6 +81,25 @@ export function tenantFilter(scope: DataScope): { tenantId?: { $in: string[] } }
 /** {@link tenantFilter} for an aggregation `$match` (pipelines are not sanitized, so no trusted marker). */
 export function tenantMatch(scope: DataScope): { tenantId?: { $in: string[] } } {
   return scope.tenantIds ? { tenantId: { $in: scope.tenantIds } } : {};
+}
+
+
+/**
+ * The ABAC conditions of a query on records that carry a `region` and
+ * `dataTags` (shipments): part of the database filter, like
+ * {@link tenantFilter}. The region must be one of the scope's; no tag may
+ * lie outside the scope's clearances, written as "none of the tags it is not
+ * cleared for" (the tag set is closed, and a record without `dataTags`
+ * matches). Nothing for an unrestricted scope. The conditions sit under
+ * `$and`, so a caller's own `region` filter set on the same object narrows
+ * the result instead of replacing the restriction.
+ */
+export function recordFilter(scope: DataScope): { $and?: Array<{ region: { $in: Region[] } } | { dataTags: { $nin: DataTag[] } }> } {
+  const uncleared = scope.clearances ? DATA_TAGS.filter((t) => !scope.clearances!.includes(t)) : [];
+  const conditions: Array<{ region: { $in: Region[] } } | { dataTags: { $nin: DataTag[] } }> = [];
+  if (scope.regions) conditions.push({ region: trusted({ $in: [...scope.regions] }) });
+  if (uncleared.length) conditions.push({ dataTags: trusted({ $nin: uncleared }) });
+  return conditions.length ? { $and: conditions } : {};
 }
 
 

@@ -5,9 +5,11 @@
  */
 import { SUBGRAPH_NAMES, type SubgraphName } from '../schema';
 import type { ExternalIssuer } from './auth/verify-token';
+import { isRegion } from './context';
 import { RATE_LIMIT_VARS, rateLimitSettingsFrom, type RateLimitSettings } from './ratelimit/settings';
 import { TRANSPORT_VARS, transportSettingsFrom, type TransportSettings } from './transport/settings';
 import { HARDENING_VARS, hardeningSettingsFrom, type HardeningSettings } from './limits/settings';
+import { CRYPTO_CONFIG_VARS, loadCryptoConfig, type CryptoConfig } from './crypto/config';
 
 export type AppEnv = 'development' | 'staging' | 'production';
 
@@ -47,6 +49,12 @@ export interface Config {
   stepUpWindowSeconds: number;
   /** How long the gateway trusts identity's answer that a principal is still active (ms; 0 = ask on every request). */
   principalStatusCacheMs: number;
+  /**
+   * In-flight deduplication per principal at the gateway (gateway/inflight.ts):
+   * identical concurrent query operations share one execution (`operations`),
+   * identical concurrent subgraph query fetches one request (`subgraphFetches`).
+   */
+  inflightDedup: { operations: boolean; subgraphFetches: boolean };
   /** How long an API client's previous secret keeps working after a rotation (seconds). */
   clientSecretOverlapSeconds: number;
   /** Progressive lockout after failed logins and client authentications. */
@@ -57,6 +65,8 @@ export interface Config {
   transport: TransportSettings;
   /** Gateway API hardening: query limits, cost budget, trusted documents, sensitive fields (lib/limits/settings.ts). */
   hardening: HardeningSettings;
+  /** Field encryption: master key provider, data key cache, rotation schedule (lib/crypto/config.ts). */
+  crypto: CryptoConfig;
 }
 
 /** The configuration table: name, default, meaning. */
@@ -75,10 +85,11 @@ export const CONFIG_VARS: Array<{ name: string; default: string; meaning: string
   { name: 'SEED', default: 'true in development', meaning: 'seed demo tenants, users, devices and shipments into an empty database' },
   { name: 'PLATFORM_ISSUER', default: 'http://127.0.0.1:<GATEWAY_PORT>', meaning: '`iss` of the access tokens the platform issues (its public URL)' },
   { name: 'KEYS_DIR', default: '<DATA_DIR>/keys', meaning: 'signing keys per environment; generated there in development, required in staging and production' },
-  { name: 'TRUSTED_ISSUERS', default: '[]', meaning: 'JSON list of tenant SSO issuers: { issuer, jwksUri, tenantId, audience, algorithms?, rolesClaim? }' },
+  { name: 'TRUSTED_ISSUERS', default: '[]', meaning: 'JSON list of tenant SSO issuers: { issuer, jwksUri, tenantId, audience, algorithms?, rolesClaim?, dataRegions? }' },
   { name: 'PLATFORM_OPERATOR_TENANT_ID', default: '(unset)', meaning: "the operator's own tenant: its SECURITY_ADMINs may create tenants (the demo sets Northwind in development)" },
   { name: 'STEP_UP_WINDOW_SECONDS', default: '900', meaning: 'admin mutations need an MFA login at most this old (STEP_UP_REQUIRED otherwise)' },
   { name: 'PRINCIPAL_STATUS_CACHE_MS', default: '5000', meaning: 'how long the gateway caches "this user / API client is still active" (0-60000; SCIM changes through the gateway invalidate at once)' },
+  { name: 'INFLIGHT_DEDUP', default: 'on', meaning: "in-flight deduplication per principal at the gateway (gateway/inflight.ts): on — identical concurrent queries of the same authenticated principal (same grants and login; never across users, tenants or scopes, never anonymous, never mutations) run once, and identical concurrent subgraph query fetches share one request; subgraph — only the latter; off — neither. A request that joins another has passed every gateway check itself; the subgraphs see the first request's x-request-id" },
   { name: 'CLIENT_SECRET_OVERLAP_HOURS', default: '24', meaning: "how long an API client's previous secret keeps working after a rotation (0-720)" },
   { name: 'LOCKOUT_MAX_FAILURES', default: '5', meaning: 'failed logins per account (or client authentications per client id and IP) before a lockout' },
   { name: 'LOCKOUT_MAX_FAILURES_PER_IP', default: '20', meaning: 'failed logins or client authentications per IP before a lockout' },
@@ -88,7 +99,17 @@ export const CONFIG_VARS: Array<{ name: string; default: string; meaning: string
   ...RATE_LIMIT_VARS,
   ...TRANSPORT_VARS,
   ...HARDENING_VARS,
+  ...CRYPTO_CONFIG_VARS,
 ];
+
+function cryptoSettings(env: NodeJS.ProcessEnv, appEnv: AppEnv, keysDir: string, problems: string[]): CryptoConfig {
+  try {
+    return loadCryptoConfig(env, { appEnv, keysDir });
+  } catch (err) {
+    problems.push(...(err as Error).message.split('\n  - ').slice(1));
+    return undefined as never;
+  }
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -134,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     for (const e of parsed as ExternalIssuer[]) {
       if (!e || typeof e.issuer !== 'string' || typeof e.jwksUri !== 'string' || typeof e.tenantId !== 'string' || typeof e.audience !== 'string') throw new Error('each needs issuer, jwksUri, tenantId, audience');
       if (!e.jwksUri.startsWith('https://') && appEnv === 'production') throw new Error(`jwksUri must be https in production: ${e.jwksUri}`);
+      if (e.dataRegions !== undefined && (!Array.isArray(e.dataRegions) || !e.dataRegions.every(isRegion))) throw new Error(`dataRegions must be a list of EU, US, APAC: ${e.issuer}`);
     }
     trustedIssuers = parsed as ExternalIssuer[];
   } catch (err) {
@@ -149,6 +171,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!Number.isInteger(n) || n < min || n > max) problems.push(`${name} must be an integer ${min}-${max}, got "${raw}"`);
     return n;
   };
+  const dedup = env.INFLIGHT_DEDUP || 'on';
+  if (!['on', 'subgraph', 'off'].includes(dedup)) problems.push(`INFLIGHT_DEDUP must be on, subgraph or off, got "${env.INFLIGHT_DEDUP}"`);
   const dataDir = env.DATA_DIR || '.data';
   const rateLimits = rateLimitSettingsFrom(env, appEnv);
   const transport = transportSettingsFrom(env, appEnv, { dataDir, publicUrl: env.PLATFORM_ISSUER || `http://127.0.0.1:${gatewayPort}` });
@@ -172,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     operatorTenantId: env.PLATFORM_OPERATOR_TENANT_ID || undefined,
     stepUpWindowSeconds: stepUp,
     principalStatusCacheMs: int('PRINCIPAL_STATUS_CACHE_MS', 5000, 0, 60_000),
+    inflightDedup: dedup === 'off' ? { operations: false, subgraphFetches: false } : { operations: dedup === 'on', subgraphFetches: true },
     clientSecretOverlapSeconds: int('CLIENT_SECRET_OVERLAP_HOURS', 24, 0, 720) * 3600,
     lockout: {
       maxFailures: int('LOCKOUT_MAX_FAILURES', 5, 1, 1000),
@@ -182,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: rateLimits.settings,
     transport: transport.settings,
     hardening: hardeningSettingsFrom(env, appEnv, problems),
+    crypto: cryptoSettings(env, appEnv, env.KEYS_DIR || `${dataDir}/keys`, problems),
   };
   // Demo data has published credentials (e.g. derivable tracking tokens): development only.
   if (config.seed && appEnv !== 'development') problems.push('SEED=true is allowed only with APP_ENV=development');

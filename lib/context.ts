@@ -11,6 +11,39 @@ import type { Logger } from './logger';
 
 export type Region = 'EU' | 'US' | 'APAC';
 
+/** Every data-residency region, as in `enum Region`. */
+export const REGIONS: readonly Region[] = ['EU', 'US', 'APAC'];
+
+/**
+ * Data tags a record may carry (`enum DataTag` in schema/shipment.graphql).
+ * A tagged record is visible only to principals cleared for every one of its
+ * tags. A closed set: data access excludes the tags a principal is not
+ * cleared for, so a tag added here is invisible to everyone until granted.
+ */
+export const DATA_TAGS = ['HAZMAT', 'HIGH_VALUE', 'MEDICAL', 'GOVERNMENT'] as const;
+export type DataTag = (typeof DATA_TAGS)[number];
+
+/** True when `value` is one of {@link REGIONS}. */
+export function isRegion(value: unknown): value is Region {
+  return typeof value === 'string' && (REGIONS as readonly string[]).includes(value);
+}
+
+/** True when `value` is one of {@link DATA_TAGS}. */
+export function isDataTag(value: unknown): value is DataTag {
+  return typeof value === 'string' && (DATA_TAGS as readonly string[]).includes(value);
+}
+
+/**
+ * `value` as a list of known regions / data tags: unknown entries and non-lists are dropped
+ * (a list of nothing known is an empty list, never "unrestricted").
+ */
+export function regionList(value: unknown): Region[] {
+  return Array.isArray(value) ? [...new Set(value.filter(isRegion))] : [];
+}
+export function dataTagList(value: unknown): DataTag[] {
+  return Array.isArray(value) ? [...new Set(value.filter(isDataTag))] : [];
+}
+
 /**
  * Who is calling: at the gateway, the principal of a verified bearer token
  * (gateway/principal.ts); in a subgraph, the principal the gateway vouched
@@ -44,6 +77,19 @@ export interface TenantPrincipal {
   scopes: string[];
   /** The tenant's home region. */
   region?: Region;
+  /**
+   * Data regions whose records the principal may see (ABAC, `regionAllowed`).
+   * Undefined: every region of its tenants; a list (possibly empty) restricts
+   * to those. People: their user record; API clients: the client record;
+   * SSO: the trusted issuer's configuration.
+   */
+  dataRegions?: Region[];
+  /**
+   * Data tags the principal is cleared for (ABAC, `dataTagCleared`): a record
+   * carrying any other tag is invisible. Undefined or empty: none (untagged
+   * records only).
+   */
+  clearances?: DataTag[];
   /** @default 'user' */
   subjectType?: 'user' | 'client' | 'device';
   /** Authentication methods of the login (RFC 8176: pwd, otp, mfa, hwk …). */
@@ -54,9 +100,23 @@ export interface TenantPrincipal {
   partnerOf?: string[];
   /** Drivers: the daily shift window, e.g. { start: '06:00', end: '18:00', timeZone: 'Europe/Amsterdam' }. */
   shift?: { start: string; end: string; timeZone: string };
+  /**
+   * The active just-in-time elevations merged into `roles` and `scopes` by
+   * the gateway (gateway/principal-status.ts): which elevation granted
+   * which role or scope, so that what relies on one (a SENSITIVE reveal,
+   * lib/reveal.ts) can require it and name it. Absent when none is active.
+   */
+  elevations?: ActiveElevationGrant[];
   /** Token id (jti) and expiry (epoch seconds) of the token this came from. */
   tokenId?: string;
   expiresAt?: number;
+}
+
+/** One active just-in-time elevation of a person: its id and the one role or scope it grants. */
+export interface ActiveElevationGrant {
+  id: string;
+  role?: string;
+  scope?: string;
 }
 
 /**
@@ -66,6 +126,10 @@ export interface TenantPrincipal {
  */
 export interface DataScope {
   tenantIds?: string[];
+  /** Regions of the records the request may see (records carrying `region`). Undefined: every region. */
+  regions?: Region[];
+  /** Data tags the request is cleared for: a record carrying any other tag is out of scope. Undefined: every tag (system tasks). */
+  clearances?: DataTag[];
 }
 
 export interface RequestContext<Loaders = unknown> {
@@ -98,12 +162,22 @@ export interface ContextDeps<Loaders> {
   resolvePrincipal: (req: IncomingMessage) => Principal | Promise<Principal>;
 }
 
-/** What a principal's requests may read: its tenant; everything for system tasks; nothing for anonymous callers. */
+/**
+ * What a principal's requests may read: its tenant, within its data regions,
+ * records carrying only tags it is cleared for; everything for system tasks;
+ * nothing for anonymous callers.
+ */
 export function scopeOf(principal: Principal): DataScope {
-  // A partner's API client reads its own tenant's data and that of the tenants it is contracted with.
-  if (principal.kind === 'user') return { tenantIds: [...new Set([principal.tenantId, ...(principal.subjectType === 'client' ? (principal.partnerOf ?? []) : [])])] };
+  if (principal.kind === 'user') {
+    return {
+      // A partner's API client reads its own tenant's data and that of the tenants it is contracted with.
+      tenantIds: [...new Set([principal.tenantId, ...(principal.subjectType === 'client' ? (principal.partnerOf ?? []) : [])])],
+      ...(principal.dataRegions !== undefined ? { regions: regionList(principal.dataRegions) } : {}),
+      clearances: dataTagList(principal.clearances),
+    };
+  }
   if (principal.kind === 'system') return {};
-  return { tenantIds: [] };
+  return { tenantIds: [], regions: [], clearances: [] };
 }
 
 export async function createRequestContext<Loaders>(req: IncomingMessage, deps: ContextDeps<Loaders>): Promise<RequestContext<Loaders>> {

@@ -32,6 +32,8 @@ const PUBLIC_CODES = new Set<string>([
   'OPERATION_RESOLUTION_FAILURE',
   'MFA_REQUIRED',
   'STEP_UP_REQUIRED',
+  // A SENSITIVE reveal without an active just-in-time elevation (lib/reveal.ts): the caller can fix it.
+  'ELEVATION_REQUIRED',
 ]);
 
 export class AppError extends GraphQLError {

@@ -25,6 +25,8 @@ export const POLICIES = {
     "The object's tenantId is the caller's tenant, or the caller is a PARTNER whose API client was issued by that tenant and whose contract has not ended.",
   tenantVisible:
     'The tenant is the caller\'s own, a PARTNER\'s contracting tenant, or the caller is a platform operator.',
+  regionAllowed: "The object's data region is one of the caller's data regions; callers without a region restriction are not constrained.",
+  dataTagCleared: "The caller is cleared for every data tag the object carries (an untagged object needs no clearance).",
   driverOnShift: 'A DRIVER is inside their shift window; other principals are not constrained.',
   subjectAccess:
     "The caller is the data subject (a user reading their own settings), or a TENANT_ADMIN, PRIVACY_OFFICER or SUPPORT_AGENT of the subject's tenant.",

@@ -3,6 +3,8 @@
  * unless a MongoDB URI is given), the four subgraphs and the gateway. Used
  * by `npm start` and by the end-to-end test kit, so both run the same code.
  */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { startDevDb, type DevDb } from '../devdb';
 import { MongoAuditSink } from '../lib/audit';
@@ -11,6 +13,7 @@ import { createInternalTokenVerifier } from '../lib/auth/internal-token';
 import { createGatewayAuth, type GatewayAuth } from '../lib/auth/runtime';
 import { policyOptionsFrom } from '../lib/policy';
 import type { Config } from '../lib/config';
+import { fieldCryptoOptions } from '../lib/crypto/runtime';
 import { connectDataStores, type DataStores } from '../lib/db';
 import { demoPlan } from '../lib/demo';
 import type { Logger } from '../lib/logger';
@@ -59,7 +62,7 @@ export async function startPlatform({ config, logger, ephemeral = false, credent
     });
     mongoUri = devdb.uri;
   }
-  const stores = await connectDataStores(mongoUri, config.mongodbDb);
+  const stores = await connectDataStores(mongoUri, config.mongodbDb, fieldCryptoOptions(ephemeral ? ephemeralCrypto(config) : config, logger));
   const conn = stores.forRegion();
   let seeded = false;
   if (config.seed) {
@@ -114,4 +117,12 @@ export async function startPlatform({ config, logger, ephemeral = false, credent
       await devdb?.stop();
     },
   };
+}
+
+/** An ephemeral platform (tests) keeps its local master key in a temporary folder, never in the data folder. */
+function ephemeralCrypto(config: Config): Config {
+  if (config.crypto.masterKey.kind !== 'local') return config;
+  const keysDir = mkdtempSync(path.join(os.tmpdir(), 'tracksafe-keys-'));
+  // A throwaway key, generated in any environment (production still refuses it unless allowed).
+  return { ...config, crypto: { ...config.crypto, masterKey: { ...config.crypto.masterKey, keysDir, generate: true } } };
 }

@@ -3,6 +3,7 @@
  * all-in-one `npm start` seeds by itself; docker compose runs this once.
  */
 import { loadConfig } from '../lib/config';
+import { fieldCryptoOptions } from '../lib/crypto/runtime';
 import { connectDataStores } from '../lib/db';
 import { demoPlan } from '../lib/demo';
 import { SUBGRAPH_NAMES } from '../schema';
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   if (!config.mongodbUri) throw new Error('MONGODB_URI is required');
   // The demo data carries published credentials (lib/demo-credentials.ts): never outside development.
   if (config.appEnv !== 'development') throw new Error('demo data is seeded only with APP_ENV=development');
-  const stores = await connectDataStores(config.mongodbUri, config.mongodbDb);
+  const stores = await connectDataStores(config.mongodbUri, config.mongodbDb, fieldCryptoOptions(config));
   const plan = demoPlan();
   for (const name of SUBGRAPH_NAMES) await SUBGRAPHS[name].seed(stores.forRegion(), plan);
   await stores.close();

@@ -12,6 +12,7 @@ import { createInternalTokenVerifier } from '../lib/auth/internal-token';
 import { policyOptionsFrom } from '../lib/policy';
 import { credentialSettingsFrom } from '../lib/auth/credential-settings';
 import { loadConfig } from '../lib/config';
+import { fieldCryptoOptions } from '../lib/crypto/runtime';
 import { connectDataStores } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { DRAIN_TIMEOUT_MS, onShutdown } from '../lib/shutdown';
@@ -24,7 +25,7 @@ export async function runSubgraph(name: SubgraphName): Promise<void> {
     const config = loadConfig();
     logger = createLogger(name, config.logLevel);
     if (!config.mongodbUri) throw new Error(`MONGODB_URI is required to run the ${name} subgraph on its own (npm start runs the embedded devdb)`);
-    const stores = await connectDataStores(config.mongodbUri, config.mongodbDb);
+    const stores = await connectDataStores(config.mongodbUri, config.mongodbDb, fieldCryptoOptions(config, logger));
     // The gateway vouches for every caller with an internal token signed by its key, published at INTERNAL_JWKS_URL.
     const internal = createInternalTokenVerifier({ audience: name, keys: { jwksUrl: config.internalJwksUrl } });
     const subgraph = await SUBGRAPHS[name].build({

@@ -127,10 +127,11 @@ export async function startWorld(wanted: readonly TargetName[], log: (line: stri
   };
   try {
     const base = { ...process.env, BENCH_DIR: dir, NODE_ENV: 'production', APP_ENV: 'staging' };
+    // Keys first: the database seeds the secured copy with the master key.
+    await createBenchKeys(dir);
     const database = await spawnChild<{ mongoUri: string }>({ name: 'database', entry: path.join(__dirname, 'database.ts'), env: base, logFile: path.join(logDir, 'database.log') });
     children.push(database);
     log(`database ready (devdb ${database.info.mongoUri}, seeded)`);
-    await createBenchKeys(dir);
     const jwks = JSON.stringify(await internalJwks(dir));
     const sets = [...new Set(targets.map((t) => TARGETS[t].subgraphs))];
     const subgraphs: World['subgraphs'] = {};

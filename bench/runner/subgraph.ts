@@ -16,13 +16,14 @@ import type { JSONWebKeySet } from 'jose';
 import { MongoAuditSink } from '../../lib/audit';
 import { credentialSettingsFrom } from '../../lib/auth/credential-settings';
 import { createInternalTokenVerifier } from '../../lib/auth/internal-token';
+import { fieldCryptoOptions } from '../../lib/crypto/runtime';
 import { connectDataStores } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { policyOptionsFrom } from '../../lib/policy';
 import { isSubgraphName } from '../../schema';
 import { SUBGRAPHS } from '../../subgraphs';
 import { serveChild } from './child';
-import { BENCH_DB, benchConfig } from './world';
+import { BENCH_DB, BENCH_DB_PLAIN, benchConfig } from './world';
 
 serveChild<{ url: string }>(async () => {
   const [name, kind] = (process.env.BENCH_SUBGRAPH ?? '').split(':');
@@ -30,8 +31,9 @@ serveChild<{ url: string }>(async () => {
   const mongoUri = process.env.BENCH_MONGO_URI;
   if (!isSubgraphName(name) || (kind !== 'secured' && kind !== 'open') || !dir || !mongoUri) throw new Error('BENCH_SUBGRAPH (<name>:secured|open), BENCH_DIR and BENCH_MONGO_URI are required');
   const config = benchConfig(kind, dir);
-  const stores = await connectDataStores(mongoUri, BENCH_DB);
   const secured = kind === 'secured';
+  // Secured: the encrypted data, decrypted per request; open: the plaintext copy, no encryption at all.
+  const stores = secured ? await connectDataStores(mongoUri, BENCH_DB, fieldCryptoOptions(config)) : await connectDataStores(mongoUri, BENCH_DB_PLAIN, 'off');
   const internal = secured ? createInternalTokenVerifier({ audience: name, keys: { jwks: JSON.parse(process.env.BENCH_INTERNAL_JWKS ?? '') as JSONWebKeySet } }) : undefined;
   const sg = await SUBGRAPHS[name].build({
     stores,

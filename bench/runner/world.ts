@@ -6,13 +6,16 @@
 import type { JWK } from 'jose';
 import path from 'node:path';
 import { FileKeyStore } from '../../lib/auth/keys';
+import { LocalMasterKeyProvider } from '../../lib/crypto';
 import { loadConfig, type AppEnv, type Config } from '../../lib/config';
 
 /** Shipments seeded per tenant: the 50-shipment list needs more than the demo's 25. */
 export const SHIPMENTS_PER_TENANT = 60;
 
-/** The database the bench's processes share. */
+/** The database the secured processes share: personal fields encrypted, as in production. */
 export const BENCH_DB = 'tracksafe';
+/** The same demo data in plaintext: what the open processes (security and encryption off) read. */
+export const BENCH_DB_PLAIN = 'tracksafe_plain';
 
 /** `iss` of the bench's access tokens (never reached: tokens are verified with local keys). */
 export const BENCH_ISSUER = 'https://tracksafe.bench.invalid';
@@ -41,7 +44,7 @@ export function benchEnv(kind: 'secured' | 'open', dir: string): Record<string, 
     RATE_LIMIT_PRINCIPAL: UNTHROTTLED_RATE_LIMIT,
     RATE_LIMIT_TENANT: UNTHROTTLED_RATE_LIMIT,
     COST_BUDGET_PER_MINUTE: UNTHROTTLED_COST_BUDGET,
-    // The production start-up check otherwise refuses the development master key (unused by these scenarios).
+    // A master key file rather than an HSM (the bench's secured processes share it, createBenchKeys makes it).
     LOCAL_MASTER_KEY_ALLOW_IN_PRODUCTION: 'true',
   };
 }
@@ -53,6 +56,8 @@ export function benchConfig(kind: 'secured' | 'open', dir: string): Config {
 /** Creates the production signing keys the secured processes share (production never generates its own). */
 export async function createBenchKeys(dir: string): Promise<void> {
   for (const purpose of ['platform', 'internal'] as const) await FileKeyStore.open({ dir: path.join(dir, 'keys'), env: 'production' as AppEnv, purpose, generate: true });
+  const master = await LocalMasterKeyProvider.open({ keysDir: path.join(dir, 'keys'), env: 'production', generate: true, allowLocalInProduction: true });
+  await master.close();
 }
 
 /** The gateway's public internal keys (what a subgraph verifies hop tokens with). */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
-import type { Region, TenantPrincipal } from '../context';
+import { dataTagList, regionList, type DataTag, type Region, type TenantPrincipal } from '../context';
 import type { KeyStore } from './keys';
 
 export const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -24,6 +24,10 @@ export interface AccessTokenClaims extends JWTPayload {
   auth_time?: number;
   partner_of?: string[];
   shift?: { start: string; end: string; timeZone: string };
+  /** Data regions the principal is restricted to (absent: no region restriction). */
+  data_regions?: Region[];
+  /** Data tags the principal is cleared for (absent: none). */
+  clearances?: DataTag[];
 }
 
 export interface IssuerOptions {
@@ -67,6 +71,8 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
         ...(p.authTime ? { auth_time: p.authTime } : {}),
         ...(p.partnerOf ? { partner_of: p.partnerOf } : {}),
         ...(p.shift ? { shift: p.shift } : {}),
+        ...(p.dataRegions !== undefined ? { data_regions: regionList(p.dataRegions) } : {}),
+        ...(p.clearances?.length ? { clearances: dataTagList(p.clearances) } : {}),
       };
       const expiresAt = iat + ttlSeconds;
       const token = await new SignJWT(claims)
@@ -98,6 +104,9 @@ export function principalFromClaims(c: AccessTokenClaims & JWTPayload): TenantPr
     ...(c.auth_time ? { authTime: c.auth_time } : {}),
     ...(c.partner_of ? { partnerOf: [...c.partner_of] } : {}),
     ...(c.shift ? { shift: c.shift } : {}),
+    // A claim that is present but not a list restricts to nothing known: never read as "unrestricted".
+    ...(c.data_regions !== undefined ? { dataRegions: regionList(c.data_regions) } : {}),
+    ...(c.clearances !== undefined ? { clearances: dataTagList(c.clearances) } : {}),
     ...(c.jti ? { tokenId: c.jti } : {}),
     ...(c.exp ? { expiresAt: c.exp } : {}),
   };

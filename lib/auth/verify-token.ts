@@ -8,7 +8,7 @@
  * remote key set: 10 min cache, 30 s cooldown, 5 s timeout).
  */
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { TenantPrincipal } from '../context';
+import { regionList, type Region, type TenantPrincipal } from '../context';
 import { ACCESS_TOKEN_TYP, DEFAULT_AUDIENCE, principalFromClaims, type AccessTokenClaims } from './access-token';
 import { AuthError, AuthReason, toAuthError } from './errors';
 import type { KeyStore } from './keys';
@@ -26,6 +26,12 @@ export interface ExternalIssuer {
   algorithms?: string[];
   /** Claim holding the user's roles. @default 'roles' */
   rolesClaim?: string;
+  /**
+   * Data regions this IdP's people are restricted to (ABAC). @default no region restriction
+   * (tenancy still applies). SSO principals never get data-tag clearances: the IdP is not
+   * trusted for them, so tagged records stay invisible to them (least privilege).
+   */
+  dataRegions?: Region[];
 }
 
 export interface VerifierOptions {
@@ -103,7 +109,7 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
   };
 }
 
-/** A person signed in at their tenant's IdP: roles from the configured claim, limited to person roles. */
+/** A person signed in at their tenant's IdP: roles from the configured claim, limited to person roles; data regions from the issuer's configuration; no clearances. */
 function principalFromExternal(payload: JWTPayload, config: ExternalIssuer): TenantPrincipal {
   const raw = payload[config.rolesClaim ?? 'roles'];
   const roles = (Array.isArray(raw) ? raw : []).filter((r): r is string => typeof r === 'string' && (PERSON_ROLES as readonly string[]).includes(r));
@@ -115,6 +121,8 @@ function principalFromExternal(payload: JWTPayload, config: ExternalIssuer): Ten
     roles,
     scopes: scopesForRoles(roles),
     subjectType: 'user',
+    ...(config.dataRegions !== undefined ? { dataRegions: regionList(config.dataRegions) } : {}),
+    clearances: [],
     ...(amr ? { amr } : {}),
     ...(typeof payload.auth_time === 'number' ? { authTime: payload.auth_time } : {}),
     ...(payload.jti ? { tokenId: payload.jti } : {}),

@@ -1,7 +1,7 @@
 /**
- * Crypto settings from the environment. `CRYPTO_CONFIG_VARS` is the table
- * for the README's configuration section (to be merged into lib/config.ts's
- * `CONFIG_VARS` when the subgraphs start using field encryption).
+ * Crypto settings from the environment. `CRYPTO_CONFIG_VARS` is part of
+ * lib/config.ts's `CONFIG_VARS` (the README's configuration table), and
+ * `loadConfig` puts the result in `config.crypto`.
  */
 import { readFileSync } from 'node:fs';
 import type { AppEnv } from '../config';
@@ -12,6 +12,8 @@ export interface CryptoConfig {
   masterKey: MasterKeyConfig;
   dataKeyCacheMax: number;
   dataKeyCacheTtlMs: number;
+  /** Data keys older than this are due for rotation (`npm run keys:rotate-data`); admins see every key's age. */
+  rotationDays: number;
 }
 
 export const CRYPTO_CONFIG_VARS: Array<{ name: string; default: string; meaning: string }> = [
@@ -23,6 +25,7 @@ export const CRYPTO_CONFIG_VARS: Array<{ name: string; default: string; meaning:
   { name: 'PKCS11_PIN / PKCS11_PIN_FILE', default: '(required for pkcs11)', meaning: 'the token user PIN, or a file holding it (preferred: environment variables are visible in /proc)' },
   { name: 'PKCS11_GCM_PARAMS', default: 'v2.40', meaning: 'CK_GCM_PARAMS layout of the module: v2.40 (with ulIvBits) or v2.30' },
   { name: 'DATA_KEY_CACHE_MAX', default: '1000', meaning: 'unwrapped data keys kept in memory per process (LRU)' },
+  { name: 'KEY_ROTATION_DAYS', default: '90', meaning: 'rotation schedule: data keys older than this are reported due (keyInventory, `npm run keys:rotate-data -- --due`)' },
   { name: 'DATA_KEY_CACHE_TTL_MS', default: '60000', meaning: 'how long a cached data key is used without asking the key vault; also how long another process may still use a shredded key' },
 ];
 
@@ -71,7 +74,7 @@ export function loadCryptoConfig(env: NodeJS.ProcessEnv, base: { appEnv: AppEnv;
   } else {
     problems.push(`MASTER_KEY_PROVIDER must be local or pkcs11, got "${kind}"`);
   }
-  const config = { masterKey: masterKey!, dataKeyCacheMax: int('DATA_KEY_CACHE_MAX', 1000, 1), dataKeyCacheTtlMs: int('DATA_KEY_CACHE_TTL_MS', 60_000, 1) };
+  const config = { masterKey: masterKey!, dataKeyCacheMax: int('DATA_KEY_CACHE_MAX', 1000, 1), dataKeyCacheTtlMs: int('DATA_KEY_CACHE_TTL_MS', 60_000, 1), rotationDays: int('KEY_ROTATION_DAYS', 90, 1) };
   if (problems.length) throw new KeyProviderConfigError(`invalid crypto configuration:\n  - ${problems.join('\n  - ')}`);
   return config;
 }

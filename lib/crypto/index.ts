@@ -28,4 +28,5 @@ export {
 export * from './blind-index';
 export { shredSubject, shredTenant, type ShredResult } from './shred';
 export { rewrapAll, newDataKeyVersion, retireIfUnused, type RewrapOptions, type RewrapResult, type RetireOutcome } from './rotation';
+export { reencryptTenant, retireUnused, findUnfinishedJob, listJobs, ReencryptJobError, KEY_ROTATION_JOBS, type ReencryptOptions, type ReencryptResult, type ReencryptCounts, type ReencryptProgress, type ReencryptJob } from './reencrypt';
 export { loadCryptoConfig, CRYPTO_CONFIG_VARS, type CryptoConfig } from './config';

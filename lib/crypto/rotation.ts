@@ -1,6 +1,6 @@
 /**
- * Rotation primitives. The jobs built on them (npm scripts with progress
- * and a re-encryption pass over the data) come later.
+ * Rotation primitives. The re-encryption job built on them is reencrypt.ts;
+ * the npm scripts (keys:rotate-master, keys:rotate-data) scripts/key-rotation.ts.
  *
  * - Master key rotation, `rewrapAll`: every data key wrapped by one master
  *   key is unwrapped and wrapped again by another. No data is touched:

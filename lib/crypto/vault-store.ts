@@ -3,7 +3,7 @@
  * mongoose implementation over the `key_vault` collection and an in-memory
  * one for unit tests. Stores hold only wrapped keys; nothing here decrypts.
  */
-import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import mongoose, { Schema, trusted, type Connection, type Model } from 'mongoose';
 import { isDuplicateKey } from '../errors';
 
 export type DataKeyScope = 'tenant' | 'subject';
@@ -60,6 +60,8 @@ export interface KeyVaultStore {
   /** Inserts a new record; throws `DuplicateDataKeyError` when its series already has its version. */
   insert(record: DataKeyRecord): Promise<void>;
   findById(id: string): Promise<DataKeyRecord | null>;
+  /** The records of these ids that exist, in no particular order (one round trip: batch decryption prefetches with it). */
+  findByIds(ids: readonly string[]): Promise<DataKeyRecord[]>;
   /** The highest version of the series among `statuses` (any status when omitted), or null. */
   findLatest(series: DataKeySeries, statuses?: DataKeyStatus[]): Promise<DataKeyRecord | null>;
   /** Every record matching the filter, in `_id` order. */
@@ -103,6 +105,13 @@ export class MemoryKeyVaultStore implements KeyVaultStore {
     const r = this.records.get(id);
     return r ? copy(r) : null;
   }
+  async findByIds(ids: readonly string[]): Promise<DataKeyRecord[]> {
+    return ids.flatMap((id) => {
+      const r = this.records.get(id);
+      return r ? [copy(r)] : [];
+    });
+  }
+
 
   async findLatest(series: DataKeySeries, statuses?: DataKeyStatus[]): Promise<DataKeyRecord | null> {
     let best: DataKeyRecord | null = null;
@@ -213,6 +222,12 @@ export class MongooseKeyVaultStore implements KeyVaultStore {
   async findById(id: string): Promise<DataKeyRecord | null> {
     const doc = await this.model.findOne({ _id: id }).lean<StoredDoc>();
     return doc ? fromDoc(doc) : null;
+  }
+
+  async findByIds(ids: readonly string[]): Promise<DataKeyRecord[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.model.find({ _id: trusted({ $in: [...ids] }) }).lean<StoredDoc[]>();
+    return docs.map(fromDoc);
   }
 
   async findLatest(series: DataKeySeries, statuses?: DataKeyStatus[]): Promise<DataKeyRecord | null> {

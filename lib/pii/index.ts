@@ -1,6 +1,7 @@
 /**
  * Personal data: the PII map read from the schema's `@pii`, the storage
- * registry, retention defaults, the inventory and log redaction. See README.md.
+ * registry, retention defaults, the inventory, log redaction and masking by
+ * default. See README.md.
  */
 export { type BuildPiiMapOptions, type PiiEntry, buildPiiMap, piiKeys, piiMap } from './map';
 export { type PiiKind } from './sdl';
@@ -19,3 +20,28 @@ export {
   sensitiveLogKeys,
 } from './redaction';
 export { type Scrubber, type ScrubberOptions, createScrubber } from './scrub';
+export {
+  COARSE_ACCURACY_METERS,
+  EXEMPTIONS,
+  type ExemptionName,
+  MASK,
+  MASKERS,
+  MASKING,
+  type MaskerName,
+  type MaskingPrincipal,
+  type MaskingRule,
+  REVEALED,
+  REVEALS,
+  type RevealName,
+  UnmaskedPiiFieldError,
+  applyMasking,
+  isRevealed,
+  markRevealed,
+  revealedClassesOf,
+  maskEmail,
+  maskGeoPoint,
+  maskPersonName,
+  maskPhone,
+  maskPostalCode,
+  maskValue,
+} from './masking';

@@ -7,6 +7,7 @@
  */
 import type { DocumentNode } from 'graphql';
 import { type PiiClass, SUBGRAPH_NAMES, type SubgraphName, loadSubgraphTypeDefs } from '../../schema';
+import { MASKING, type MaskingRule, REVEALS } from './masking';
 import { type Retention, retentionOf } from './retention';
 import { computeRoleReach } from './roles';
 import { type PiiCoordinate, type PiiKind, piiCoordinates, readSdl } from './sdl';
@@ -29,12 +30,23 @@ export interface PiiEntry {
   readonly retention: Retention;
   /**
    * Output fields: the roles whose `@auth` admits reading the field along
-   * some path — who may see it at all. Masking by default and the audited
-   * reveal come later; then this is who may *ask* for a reveal. `@scope` and
-   * `@policy` narrow further (docs/roles.md). Empty for inputs and arguments:
-   * they are never read back through that coordinate.
+   * some path — who may see it at all, masked unless revealed (or never
+   * masked, see `masking`). `@scope` and `@policy` narrow further
+   * (docs/roles.md). Empty for inputs and arguments: they are never read
+   * back through that coordinate.
+   */
+  readonly readRoles: readonly string[];
+  /**
+   * Output fields: the roles that may see the value unmasked — those of
+   * `readRoles` holding the reveal capability for its class through its
+   * reveal operation (`masking.reveal`; SENSITIVE also needs an active
+   * elevation, lib/reveal.ts), or all of `readRoles` for a field that is
+   * never masked. Empty without a reveal path, and for inputs and arguments.
+   * Exemptions (`masking.exemption`) come on top.
    */
   readonly revealRoles: readonly string[];
+  /** Output fields: how the value is masked by default (lib/pii/masking.ts); null for inputs, arguments and coordinates without a rule. */
+  readonly masking: MaskingRule | null;
   /** Inputs and arguments: the roles whose `@auth` admits sending the value. Empty for output fields. */
   readonly writeRoles: readonly string[];
 }
@@ -57,6 +69,8 @@ export function buildPiiMap(options: BuildPiiMapOptions = {}): PiiEntry[] {
     const storage = (options.storage ?? PII_STORAGE)[subgraph] ?? [];
     for (const pii of piiCoordinates(sdl)) {
       const stored = storage.filter((p) => p.holds.includes(pii.coordinate));
+      const readRoles = pii.kind === 'output' ? roles.readers(pii.typeName, pii.fieldName) : [];
+      const masking = pii.kind === 'output' ? (MASKING[pii.coordinate] ?? null) : null;
       entries.push({
         coordinate: pii.coordinate,
         class: pii.class,
@@ -67,12 +81,22 @@ export function buildPiiMap(options: BuildPiiMapOptions = {}): PiiEntry[] {
         blindIndexed: stored.some((p) => p.blindIndexed),
         storedAt: stored.map((p) => `${p.collection}.${p.path}`),
         retention: retentionOf(pii),
-        revealRoles: pii.kind === 'output' ? roles.readers(pii.typeName, pii.fieldName) : [],
+        readRoles,
+        revealRoles: revealersOf(pii, masking, readRoles),
+        masking,
         writeRoles: writersOf(pii, roles),
       });
     }
   }
   return entries;
+}
+
+function revealersOf(pii: PiiCoordinate, masking: MaskingRule | null, readRoles: readonly string[]): string[] {
+  if (pii.kind !== 'output' || !masking) return [];
+  if (masking.masker === 'none') return [...readRoles];
+  if (!masking.reveal) return [];
+  const capable: readonly string[] = REVEALS[masking.reveal].roles[pii.class];
+  return readRoles.filter((r) => capable.includes(r));
 }
 
 function writersOf(pii: PiiCoordinate, roles: ReturnType<typeof computeRoleReach>): string[] {

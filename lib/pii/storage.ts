@@ -3,13 +3,12 @@
  * whether each stored path is encrypted at rest and blind-indexed. This is
  * the declaration the PII map reads for `encryptedAtRest` / `blindIndexed`.
  *
- * Today's values are the truth: field encryption (lib/crypto) is not wired
- * into any model yet, so every path says `encrypted: false`. When a model
- * gets the encryption plugin, it reads its paths from here
- * (`storedPiiPaths('shipment', 'shipments')`) and the path flips to
- * `encrypted: true` in the same change — the plugin and the inventory then
- * cannot disagree. test/pii/schema-pii.test.ts keeps the list of unencrypted
- * coordinates exact, so it can only shrink.
+ * A model with the encryption plugin (lib/crypto/model-encryption.ts) reads
+ * its paths from here (`storedPiiPaths('shipment', 'shipments')`), so the
+ * plugin and the inventory cannot disagree; a path says `encrypted: true`
+ * only when its model encrypts it (test/pii/storage-encrypted.test.ts reads
+ * the stored documents to prove it). test/pii/schema-pii.test.ts keeps the
+ * list of unencrypted coordinates exact, so it can only shrink.
  */
 import type { SubgraphName } from '../../schema';
 
@@ -44,43 +43,43 @@ function declare(subgraph: SubgraphName, collection: string, paths: Record<strin
 /** subgraphs/shipment/model.ts: `shipments` and `tracking_events`. */
 const SHIPMENT: readonly StoredPiiPath[] = [
   ...declare('shipment', 'shipments', {
-    'recipient.name': { holds: ['Contact.name', 'ContactInput.name'] },
-    'recipient.phone': { holds: ['Contact.phone', 'ContactInput.phone'] },
-    'recipient.email': { holds: ['Contact.email', 'ContactInput.email'] },
-    'origin.line1': { holds: ['Address.line1', 'AddressInput.line1'] },
-    'origin.line2': { holds: ['Address.line2', 'AddressInput.line2'] },
-    'origin.postalCode': { holds: ['Address.postalCode', 'AddressInput.postalCode'] },
-    'destination.line1': { holds: ['Address.line1', 'AddressInput.line1'] },
-    'destination.line2': { holds: ['Address.line2', 'AddressInput.line2'] },
-    'destination.postalCode': { holds: ['Address.postalCode', 'AddressInput.postalCode'] },
-    deliveryNotes: { holds: ['Shipment.deliveryNotes', 'CreateShipmentInput.deliveryNotes', 'UpdateShipmentDetailsInput.deliveryNotes'] },
-    'proofOfDelivery.signerName': { holds: ['ProofOfDelivery.signerName', 'ProofOfDeliveryInput.signerName'] },
-    'proofOfDelivery.signatureRef': { holds: ['ProofOfDelivery.signatureRef', 'ProofOfDeliveryInput.signatureRef'] },
-    'proofOfDelivery.photoRefs': { holds: ['ProofOfDelivery.photoRefs', 'ProofOfDeliveryInput.photoRefs'] },
-    'proofOfDelivery.geo': { holds: ['ProofOfDelivery.geo', 'ProofOfDeliveryInput.geo'] },
+    'recipient.name': { holds: ['Contact.name', 'ContactInput.name'], encrypted: true },
+    'recipient.phone': { holds: ['Contact.phone', 'ContactInput.phone'], encrypted: true, blindIndexed: true },
+    'recipient.email': { holds: ['Contact.email', 'ContactInput.email'], encrypted: true, blindIndexed: true },
+    'origin.line1': { holds: ['Address.line1', 'AddressInput.line1'], encrypted: true },
+    'origin.line2': { holds: ['Address.line2', 'AddressInput.line2'], encrypted: true },
+    'origin.postalCode': { holds: ['Address.postalCode', 'AddressInput.postalCode'], encrypted: true },
+    'destination.line1': { holds: ['Address.line1', 'AddressInput.line1'], encrypted: true },
+    'destination.line2': { holds: ['Address.line2', 'AddressInput.line2'], encrypted: true },
+    'destination.postalCode': { holds: ['Address.postalCode', 'AddressInput.postalCode'], encrypted: true },
+    deliveryNotes: { holds: ['Shipment.deliveryNotes', 'CreateShipmentInput.deliveryNotes', 'UpdateShipmentDetailsInput.deliveryNotes'], encrypted: true },
+    'proofOfDelivery.signerName': { holds: ['ProofOfDelivery.signerName', 'ProofOfDeliveryInput.signerName'], encrypted: true },
+    'proofOfDelivery.signatureRef': { holds: ['ProofOfDelivery.signatureRef', 'ProofOfDeliveryInput.signatureRef'], encrypted: true },
+    'proofOfDelivery.photoRefs': { holds: ['ProofOfDelivery.photoRefs', 'ProofOfDeliveryInput.photoRefs'], encrypted: true },
+    'proofOfDelivery.geo': { holds: ['ProofOfDelivery.geo', 'ProofOfDeliveryInput.geo'], encrypted: true },
   }),
   ...declare('shipment', 'tracking_events', {
-    'location.postalCode': { holds: ['EventLocation.postalCode', 'EventLocationInput.postalCode'] },
-    coordinates: { holds: ['TrackingEvent.coordinates', 'RecordTrackingEventInput.coordinates'] },
+    'location.postalCode': { holds: ['EventLocation.postalCode', 'EventLocationInput.postalCode'], encrypted: true },
+    coordinates: { holds: ['TrackingEvent.coordinates', 'RecordTrackingEventInput.coordinates'], encrypted: true },
   }),
 ];
 
 /** subgraphs/identity/model.ts (`users`) and elevation/model.ts (`elevations`). */
 const IDENTITY: readonly StoredPiiPath[] = [
   ...declare('identity', 'users', {
-    email: { holds: ['User.email', 'CreateUserInput.email'] },
-    name: { holds: ['User.name', 'CreateUserInput.name'] },
+    email: { holds: ['User.email', 'CreateUserInput.email'], encrypted: true, blindIndexed: true },
+    name: { holds: ['User.name', 'CreateUserInput.name'], encrypted: true },
   }),
   ...declare('identity', 'elevations', {
-    reason: { holds: ['Elevation.reason', 'RequestElevationInput.reason'] },
-    denialReason: { holds: ['Elevation.denialReason', 'Mutation.denyElevation(reason)'] },
+    reason: { holds: ['Elevation.reason', 'RequestElevationInput.reason'], encrypted: true },
+    denialReason: { holds: ['Elevation.denialReason', 'Mutation.denyElevation(reason)'], encrypted: true },
   }),
 ];
 
 /** subgraphs/privacy/model.ts: `privacy_settings`. */
 const PRIVACY: readonly StoredPiiPath[] = declare('privacy', 'privacy_settings', {
-  notificationChannels: { holds: ['PrivacySettings.notificationChannels', 'PrivacySettingsInput.notificationChannels'] },
-  dataSharing: { holds: ['PrivacySettings.dataSharing', 'PrivacySettingsInput.dataSharing'] },
+  notificationChannels: { holds: ['PrivacySettings.notificationChannels', 'PrivacySettingsInput.notificationChannels'], encrypted: true },
+  dataSharing: { holds: ['PrivacySettings.dataSharing', 'PrivacySettingsInput.dataSharing'], encrypted: true },
 });
 
 /** Every declared stored path, by subgraph. The device subgraph stores no personal data. */

@@ -15,7 +15,7 @@
  * property that is null or empty is refused: that is a record without a
  * tenant, not a stub.
  */
-import type { Principal, TenantPrincipal } from '../context';
+import { dataTagList, regionList, type Principal, type Region, type TenantPrincipal } from '../context';
 import type { PolicyName } from '../../schema';
 
 /** What a policy returns: allowed, refused, or refused with a code the client can act on. */
@@ -81,7 +81,7 @@ const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 const SUBJECT_STAFF = ['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT'];
 
 /** Policies whose answer depends on the object or the arguments, not only on the caller and the time. */
-export const OBJECT_POLICIES: ReadonlySet<PolicyName> = new Set<PolicyName>(['sameTenant', 'tenantOrPartner', 'tenantVisible', 'subjectAccess']);
+export const OBJECT_POLICIES: ReadonlySet<PolicyName> = new Set<PolicyName>(['sameTenant', 'tenantOrPartner', 'tenantVisible', 'regionAllowed', 'dataTagCleared', 'subjectAccess']);
 
 /** Every policy of `POLICIES`, configured. */
 export function createPolicies(options: PolicyOptions = {}): Record<PolicyName, Policy> {
@@ -119,6 +119,28 @@ export function createPolicies(options: PolicyOptions = {}): Record<PolicyName, 
       const tenant = ownerTenant(parent, 'id');
       if (tenant === ABSENT || tenant === p.tenantId) return true;
       return tenant !== undefined && p.roles.includes('PARTNER') && (p.partnerOf ?? []).includes(tenant);
+    },
+
+    // Data access already keeps other regions out (lib/caller.ts `recordFilter`); this is the second line.
+    regionAllowed: (ctx, parent) => {
+      const p = userOf(ctx);
+      if (!p) return false;
+      if (p.dataRegions === undefined) return true;
+      const region = ownerTenant(parent, 'region');
+      if (region === ABSENT) return true;
+      return region !== undefined && regionList(p.dataRegions).includes(region as Region);
+    },
+
+    dataTagCleared: (ctx, parent) => {
+      const p = userOf(ctx);
+      if (!p) return false;
+      if (parent === null || typeof parent !== 'object' || !('dataTags' in parent)) return true;
+      const tags: unknown = (parent as { dataTags: unknown }).dataTags;
+      // Null (or absent, above) means untagged; anything but a list of strings matches nobody.
+      if (tags === null || tags === undefined) return true;
+      if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) return false;
+      const cleared = new Set<string>(dataTagList(p.clearances));
+      return tags.every((t: string) => cleared.has(t));
     },
 
     driverOnShift: (ctx, _parent, _args, now, requiredRoles = []) => {
@@ -169,11 +191,11 @@ function userOf(ctx: PolicyContext): TenantPrincipal | undefined {
 const ABSENT = Symbol('absent');
 
 /**
- * The tenant an object belongs to, read from `key`: ABSENT when the object
+ * The tenant an object belongs to (or its region), read from `key`: ABSENT when the object
  * does not have the property, undefined when it has one that is not a
  * usable id (null, empty): such an object matches nobody.
  */
-function ownerTenant(parent: unknown, key: 'tenantId' | 'id'): string | undefined | typeof ABSENT {
+function ownerTenant(parent: unknown, key: 'tenantId' | 'id' | 'region'): string | undefined | typeof ABSENT {
   if (parent === null || typeof parent !== 'object' || !(key in parent)) return ABSENT;
   const value: unknown = (parent as Record<string, unknown>)[key];
   if (typeof value === 'string') return value === '' ? undefined : value;

@@ -52,3 +52,11 @@ export class TenantNotFoundError extends NotFoundError {
     super('Tenant', { reason: TenantNotFoundError.reason });
   }
 }
+
+/** The user does not exist or belongs to another tenant: both answer the same. */
+export class UserNotFoundError extends NotFoundError {
+  static readonly reason = 'USER_NOT_FOUND';
+  constructor() {
+    super('User', { reason: UserNotFoundError.reason });
+  }
+}

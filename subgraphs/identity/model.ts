@@ -5,6 +5,9 @@
  * `Identity` prefix: every subgraph may share one connection in `npm start`.
  */
 import { Schema, Types, type Connection, type Model } from 'mongoose';
+import { encryptedFields } from '../../lib/crypto/model-encryption';
+import { storedPiiPaths } from '../../lib/pii';
+import { DATA_TAGS, type DataTag } from '../../lib/context';
 import { createElevationModel, type ElevationDoc } from './elevation/model';
 
 export const TENANT_KINDS = ['BRAND', 'CARRIER', 'MARKETPLACE', 'THREE_PL'] as const;
@@ -53,6 +56,10 @@ export interface UserDoc {
   /** Set when SCIM deleted the user: DEPROVISIONED and gone from SCIM reads. */
   scimDeletedAt?: Date | null;
   updatedAt?: Date | null;
+  /** ABAC: the data regions the person may see (token claim `data_regions`); null or absent: no region restriction. */
+  dataRegions?: Array<(typeof REGIONS)[number]> | null;
+  /** ABAC: the data tags the person is cleared for (token claim `clearances`); absent: none. */
+  clearances?: DataTag[];
 }
 
 /** One of an API client's secrets: the current one, or the previous one until its overlap ends. */
@@ -77,6 +84,10 @@ export interface ApiClientDoc {
   partnerOf?: string[];
   /** Newest first: the current secret, then the previous one while it overlaps. Never leaves this subgraph. */
   secrets?: ClientSecretDoc[];
+  /** ABAC: the data regions the partner may see, in every tenant it reaches; null or absent: no region restriction. */
+  dataRegions?: Array<(typeof REGIONS)[number]> | null;
+  /** ABAC: the data tags the partner is cleared for; absent: none. */
+  clearances?: DataTag[];
 }
 
 const tenantSchema = new Schema<TenantDoc>(
@@ -100,28 +111,36 @@ const userSchema = new Schema<UserDoc>(
   {
     _id: { type: String, default: newId },
     tenantId: { type: String, required: true },
-    email: { type: String, required: true },
-    name: { type: String, required: true },
+    // Encrypted (envelopes at rest, plain once read): the service validates them before writes.
+    email: { type: Schema.Types.Mixed, required: true },
+    name: { type: Schema.Types.Mixed, required: true },
     roles: { type: [String], enum: ROLES, default: [] },
     mfaEnrolled: { type: Boolean, default: false },
     lastLoginAt: { type: Date, default: null },
     status: { type: String, enum: USER_STATUSES, default: 'ACTIVE' },
     createdAt: { type: Date, required: true },
     passwordHash: { type: String, default: null },
-    totpSecret: { type: String, default: null },
+    totpSecret: { type: Schema.Types.Mixed, default: null },
     totpLastStep: { type: Number, default: null },
     externalId: { type: String, default: null },
     scimDeletedAt: { type: Date, default: null },
     updatedAt: { type: Date, default: null },
+    dataRegions: { type: [{ type: String, enum: REGIONS }], default: null },
+    clearances: { type: [{ type: String, enum: DATA_TAGS }], default: [] },
   },
   { collection: 'users', versionKey: false },
 );
-// One account per email within a tenant; also the tenant index for every user query.
-userSchema.index({ tenantId: 1, email: 1 }, { unique: true });
-// `users(first, after)` pages by name within a tenant.
-userSchema.index({ tenantId: 1, name: 1, _id: 1 });
-// Development login finds the account by email alone.
-userSchema.index({ email: 1 });
+// The tenant index for every user query; `users(first, after)` pages by id within a tenant.
+userSchema.index({ tenantId: 1, _id: 1 });
+// Email, name and the TOTP secret are envelopes under the person's own key (the user is the data subject):
+// erasing the person shreds it. Emails stay unique per tenant, and findable for sign-in and SCIM, through a
+// full-length blind index (a unique value has no frequency to leak, so nothing is gained by truncating it).
+userSchema.plugin(encryptedFields, {
+  collection: 'users',
+  paths: [...storedPiiPaths('identity', 'users').map((p) => p.path), 'totpSecret'],
+  subjectPath: '_id',
+  blindIndexes: [{ path: 'email', name: 'email', normalise: 'email', bits: 256, unique: true }],
+});
 
 const apiClientSchema = new Schema<ApiClientDoc>(
   {
@@ -135,6 +154,8 @@ const apiClientSchema = new Schema<ApiClientDoc>(
     createdAt: { type: Date, required: true },
     partnerOf: { type: [String], default: [] },
     secrets: { type: [{ _id: false, hash: { type: String, required: true }, createdAt: { type: Date, required: true }, expiresAt: { type: Date, default: null } }], default: [] },
+    dataRegions: { type: [{ type: String, enum: REGIONS }], default: null },
+    clearances: { type: [{ type: String, enum: DATA_TAGS }], default: [] },
   },
   { collection: 'api_clients', versionKey: false },
 );

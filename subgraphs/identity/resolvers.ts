@@ -9,6 +9,7 @@ import type { RequestContext } from '../../lib/context';
 import { pageRequest, toConnection } from '../../lib/pagination';
 import { TenantNotFoundError } from './errors';
 import type { IdentityLoaders } from './loaders';
+import { revealUser } from './reveal';
 import type { ApiClient, CreateTenantInput, CreateUserInput, IdentityService, User } from './service';
 
 export type IdentityContext = RequestContext<IdentityLoaders>;
@@ -47,6 +48,8 @@ export function createResolvers(service: IdentityService): GraphQLResolverMap<Id
     Mutation: {
       createTenant: (_root, args: { input: CreateTenantInput }, ctx: IdentityContext) => service.createTenant(writeContextOf(ctx), args.input),
       createUser: (_root, args: { input: CreateUserInput }, ctx: IdentityContext) => service.createUser(writeContextOf(ctx), args.input),
+      // The audited reveal (reveal.ts): the only path that shows another user's email and name unmasked.
+      revealUser: (_root, args: { id: string; reason: string }, ctx: IdentityContext) => revealUser(ctx, args),
     },
     Tenant: {
       __resolveReference: reference((ref, ctx: IdentityContext) => {

@@ -11,6 +11,7 @@
  */
 import { trusted, type Connection } from 'mongoose';
 import { hashSecret, tokenHash } from '../../lib/auth/secrets';
+import { encryptDocuments } from '../../lib/crypto/model-encryption';
 import type { DemoPlan } from '../../lib/demo';
 import { demoClientSecret, demoPassword, demoScimToken, demoTotpSecret } from '../../lib/demo-credentials';
 import { createModels, ensureIndexes, type ApiClientDoc, type IdentityModels, type TenantDoc, type UserDoc } from './model';
@@ -63,6 +64,8 @@ export async function seed(conn: Connection, plan: DemoPlan): Promise<void> {
     docs.map(({ _id, ...rest }) => ({ updateOne: { filter: { _id }, update: { $setOnInsert: rest }, upsert: true } }));
   // Tenants first: users and the client belong to them.
   await models.Tenant.bulkWrite(upserts(tenants), { ordered: true });
+  // Raw upserts skip the plugin's write hooks: encrypt names and emails (and index emails) first.
+  await encryptDocuments(models.User, users);
   await models.User.bulkWrite(upserts(users), { ordered: true });
   await models.ApiClient.bulkWrite(upserts([client]), { ordered: true });
   await seedCredentials(models, plan);

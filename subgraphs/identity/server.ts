@@ -9,6 +9,7 @@ import { parseChangeWindow } from './elevation/change-window';
 import { withElevations } from './elevation/resolvers';
 import { ElevationService, type Clock } from './elevation/service';
 import { createIdentityCredentials } from './credentials/routes';
+import { withKeyInventory } from './key-inventory';
 import { createLoaders } from './loaders';
 import { createModels, ensureIndexes } from './model';
 import { createResolvers } from './resolvers';
@@ -41,9 +42,12 @@ export async function buildIdentitySubgraph(opts: IdentitySubgraphOptions): Prom
   return createSubgraphServer({
     name: 'identity',
     appEnv: opts.appEnv,
-    resolvers: withElevations(
-      createResolvers(new IdentityService(models)),
-      new ElevationService(models, { now: opts.now, changeWindow: parseChangeWindow(opts.changeWindow ?? process.env.CHANGE_WINDOW) }),
+    resolvers: withKeyInventory(
+      withElevations(
+        createResolvers(new IdentityService(models)),
+        new ElevationService(models, { now: opts.now, changeWindow: parseChangeWindow(opts.changeWindow ?? process.env.CHANGE_WINDOW) }),
+      ),
+      opts.stores.fieldCrypto,
     ),
     stores: opts.stores,
     logger: opts.logger,

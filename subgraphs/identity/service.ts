@@ -7,6 +7,7 @@
 import { trusted } from 'mongoose';
 import { actorOf, tenantCallerOf, tenantFilter, type WriteContext } from '../../lib/caller';
 import type { DataScope } from '../../lib/context';
+import { blindIndexFilter } from '../../lib/crypto/model-encryption';
 import type { PageRequest } from '../../lib/pagination';
 import { BadUserInputError, isDuplicateKey } from '../../lib/errors';
 import { EmailTakenError, InvalidInputError, RoleNotGrantableError, SecurityAdminGrantError, TenantNameTakenError, TenantNotFoundError } from './errors';
@@ -106,21 +107,21 @@ export class IdentityService {
   }
 
   /**
-   * Users in `scope`, ordered by name then id. The cursor holds only the id
-   * of the last user (names are personal data and must not travel in
-   * cursors); the page anchor's name is looked up, within the scope.
+   * Users in `scope`, oldest first (by id: ids grow with time). Not by name:
+   * names are encrypted, so the database cannot order them, and they must
+   * not travel in cursors either.
    */
   async listUsers(scope: DataScope, page: PageRequest): Promise<Page<User>> {
     const base = tenantFilter(scope);
     let filter: Record<string, unknown> = base;
     if (page.after) {
       if (page.after.k !== '') throw new BadUserInputError('after is not a valid cursor', { argument: 'after' });
-      const anchor = await this.models.User.findOne({ _id: page.after.id, ...base }, { name: 1 }).lean<Pick<UserDoc, '_id' | 'name'>>();
-      if (!anchor) throw new BadUserInputError('after is not a valid cursor', { argument: 'after' });
-      filter = { ...base, $or: [{ name: trusted({ $gt: anchor.name }) }, { name: anchor.name, _id: trusted({ $gt: anchor._id }) }] };
+      // A cursor names a user of the caller's scope; another tenant's cursor is refused, not silently followed.
+      if (!(await this.models.User.exists({ _id: page.after.id, ...base }))) throw new BadUserInputError('after is not a valid cursor', { argument: 'after' });
+      filter = { ...base, _id: trusted({ $gt: page.after.id }) };
     }
     const [docs, totalCount] = await Promise.all([
-      this.models.User.find(filter).sort({ name: 1, _id: 1 }).limit(page.first + 1).lean<UserDoc[]>(),
+      this.models.User.find(filter).sort({ _id: 1 }).limit(page.first + 1).lean<UserDoc[]>(),
       this.models.User.countDocuments(base),
     ]);
     return { items: docs.map(toUser), totalCount };
@@ -183,7 +184,7 @@ export class IdentityService {
     if (roles.includes('SECURITY_ADMIN') && !caller.roles.includes('SECURITY_ADMIN')) throw new SecurityAdminGrantError();
     const tenantId = caller.tenantId;
     if (!(await this.models.Tenant.exists({ _id: tenantId }))) throw new TenantNotFoundError();
-    if (await this.models.User.exists({ tenantId, email })) throw new EmailTakenError();
+    if (await this.models.User.exists(await userEmailFilter(this.models, tenantId, email))) throw new EmailTakenError();
     const doc: UserDoc = { _id: newId(), tenantId, email, name, roles, mfaEnrolled: false, lastLoginAt: null, status: 'ACTIVE', createdAt: new Date() };
     try {
       await this.models.User.create(doc);
@@ -201,4 +202,13 @@ export class IdentityService {
     });
     return toUser(doc);
   }
+}
+
+/**
+ * The filter that finds a tenant's user by email: its full-length blind
+ * index (emails are encrypted), unique per tenant. `email` is normalised
+ * by the index.
+ */
+export function userEmailFilter(models: Pick<IdentityModels, 'User'>, tenantId: string, email: string): Promise<Record<string, string>> {
+  return blindIndexFilter(models.User, tenantId, 'email', email);
 }

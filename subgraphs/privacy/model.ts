@@ -4,7 +4,10 @@
  * on it (see service.ts). Personal data here: the settings themselves and
  * the contents of data-subject requests (DOMAIN.md, PII classification).
  */
+import { createHash } from 'node:crypto';
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import { encryptedFields } from '../../lib/crypto/model-encryption';
+import { storedPiiPaths } from '../../lib/pii';
 
 export const NOTIFICATION_CHANNELS = ['EMAIL', 'SMS', 'PUSH'] as const;
 export type NotificationChannel = (typeof NOTIFICATION_CHANNELS)[number];
@@ -22,12 +25,14 @@ export interface DataSharing {
 }
 
 export interface PrivacySettingsDoc {
-  _id: Types.ObjectId;
+  /** `settingsId(tenantId, subjectId)`: known before the first write, so upserts can bind encrypted values to it. */
+  _id: string;
   tenantId: string;
   subjectId: string;
   notificationChannels: NotificationChannel[];
   dataSharing: DataSharing;
   updatedAt: Date;
+  rev?: number;
 }
 
 export interface DataSubjectRequestDoc {
@@ -45,28 +50,34 @@ export interface DataSubjectRequestDoc {
   updatedAt: Date;
 }
 
-const dataSharingSchema = new Schema<DataSharing>(
-  {
-    analytics: { type: Boolean, required: true, default: false },
-    marketing: { type: Boolean, required: true, default: false },
-    partners: { type: Boolean, required: true, default: false },
-  },
-  { _id: false },
-);
-
 /** One data subject's choices in one tenant. Absent document = defaults. */
 const privacySettingsSchema = new Schema<PrivacySettingsDoc>(
   {
+    _id: { type: String, required: true },
     tenantId: { type: String, required: true },
     subjectId: { type: String, required: true },
-    notificationChannels: { type: [{ type: String, enum: NOTIFICATION_CHANNELS }], default: [] },
-    dataSharing: { type: dataSharingSchema, required: true, default: () => ({}) },
+    // Encrypted whole (envelopes at rest, the subject's key): the service validates the channels and toggles.
+    notificationChannels: { type: Schema.Types.Mixed, default: null },
+    dataSharing: { type: Schema.Types.Mixed, default: null },
     updatedAt: { type: Date, required: true },
+    /** Bumped by every write: changes are read-merge-write (the values are encrypted whole), compared on it. */
+    rev: { type: Number, default: 0 },
   },
   { collection: 'privacy_settings', versionKey: false },
 );
 // One settings document per subject per tenant; also serves `tenantId` lookups (prefix).
 privacySettingsSchema.index({ tenantId: 1, subjectId: 1 }, { unique: true });
+// A person's choices are their personal data: envelopes under the subject's key, erased with it.
+privacySettingsSchema.plugin(encryptedFields, { collection: 'privacy_settings', paths: storedPiiPaths('privacy', 'privacy_settings').map((p) => p.path), subjectPath: 'subjectId' });
+
+/**
+ * The `_id` of a subject's settings in a tenant: derived, so the first
+ * write can name it, and hashed, so the subject id does not travel in
+ * audit targets and entity references.
+ */
+export function settingsId(tenantId: string, subjectId: string): string {
+  return createHash('sha256').update(`privacy-settings\0${tenantId}\0${subjectId}`, 'utf8').digest('hex').slice(0, 24);
+}
 
 const dataSubjectRequestSchema = new Schema<DataSubjectRequestDoc>(
   {

@@ -6,9 +6,10 @@
  * changes made since are kept.
  */
 import { Types, type Connection } from 'mongoose';
+import { encryptDocuments } from '../../lib/crypto/model-encryption';
 import { demoId, type DemoPlan } from '../../lib/demo';
 import { addCalendarMonths, DUE_MONTHS, EXTENDED_DUE_MONTHS, legalHoldsFor } from './dsr-rules';
-import { createModels, ensureIndexes, type DataSubjectRequestDoc, type DsrKind, type DsrStatus, type NotificationChannel, type PrivacySettingsDoc } from './model';
+import { createModels, ensureIndexes, type DataSubjectRequestDoc, type DsrKind, type DsrStatus, type NotificationChannel, type PrivacySettingsDoc, settingsId } from './model';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -69,10 +70,11 @@ export async function seed(conn: Connection, plan: DemoPlan): Promise<void> {
     });
   });
 
+  // Raw upserts skip the plugin's write hooks: encrypt the choices first.
+  const docs = settings.map((s) => ({ _id: settingsId(s.tenantId, s.subjectId), ...s }));
+  await encryptDocuments(models.PrivacySettings, docs);
   await models.PrivacySettings.bulkWrite(
-    settings.map(({ tenantId, subjectId, ...rest }) => ({
-      updateOne: { filter: { tenantId, subjectId }, update: { $setOnInsert: rest }, upsert: true },
-    })),
+    docs.map(({ _id, ...rest }) => ({ updateOne: { filter: { _id }, update: { $setOnInsert: rest }, upsert: true } })),
     { ordered: false },
   );
   await models.DataSubjectRequest.bulkWrite(

@@ -23,6 +23,7 @@ import {
   type NotificationChannel,
   type PrivacyModels,
   type PrivacySettingsDoc,
+  settingsId,
 } from './model';
 
 /** The service's clock; tests inject a fixed one. */
@@ -114,35 +115,48 @@ export class PrivacySettingsService {
    */
   async update(writer: TenantWriter, subjectId: string, changes: PrivacySettingsChanges): Promise<PrivacySettingsView> {
     assertSubjectId(subjectId);
-    const set: Record<string, unknown> = { updatedAt: this.now() };
-    const setOnInsert: Record<string, unknown> = {};
     const changed: string[] = [];
+    let channels: NotificationChannel[] | undefined;
     if (changes.notificationChannels != null) {
       for (const c of changes.notificationChannels) {
         if (!NOTIFICATION_CHANNELS.includes(c)) throw new InvalidInputError('notificationChannels', 'has an unknown channel');
       }
       // Stored deduplicated, in the enum's order, so equal choices compare equal.
-      set.notificationChannels = NOTIFICATION_CHANNELS.filter((c) => changes.notificationChannels!.includes(c));
+      channels = NOTIFICATION_CHANNELS.filter((c) => changes.notificationChannels!.includes(c));
       changed.push('notificationChannels');
-    } else setOnInsert.notificationChannels = [...DEFAULT_NOTIFICATION_CHANNELS];
-    for (const toggle of TOGGLES) {
-      const value = changes.dataSharing?.[toggle];
-      if (value != null) {
-        set[`dataSharing.${toggle}`] = value;
-        changed.push(`dataSharing.${toggle}`);
-      } else setOnInsert[`dataSharing.${toggle}`] = DEFAULT_DATA_SHARING[toggle];
     }
-    const filter = { tenantId: writer.tenantId, subjectId };
-    const update = { $set: set, ...(Object.keys(setOnInsert).length ? { $setOnInsert: setOnInsert } : {}) };
-    const options = { upsert: true, returnDocument: 'after', setDefaultsOnInsert: false, runValidators: true } as const;
-    let doc: PrivacySettingsDoc | null;
-    try {
-      doc = await this.models.PrivacySettings.findOneAndUpdate(filter, update, options).lean<PrivacySettingsDoc>();
-    } catch (err) {
-      // Two first-time upserts of one subject race on the unique index; the loser updates the winner's document.
-      if (!isDuplicateKey(err)) throw err;
-      doc = await this.models.PrivacySettings.findOneAndUpdate(filter, update, options).lean<PrivacySettingsDoc>();
+    for (const toggle of TOGGLES) if (changes.dataSharing?.[toggle] != null) changed.push(`dataSharing.${toggle}`);
+    // Both values are encrypted whole, so a change rewrites them whole: read, merge, write back under the revision
+    // read (updatedAt), retrying when another write came in between. The _id is known up front, so the first write
+    // is an upsert the encryption can bind to its document.
+    const _id = settingsId(writer.tenantId, subjectId);
+    let doc: PrivacySettingsDoc | null = null;
+    for (let attempt = 0; attempt < 5 && !doc; attempt++) {
+      const current = await this.models.PrivacySettings.findOne({ _id, tenantId: writer.tenantId, subjectId }).lean<PrivacySettingsDoc>();
+      const sharing = { ...DEFAULT_DATA_SHARING, ...(current?.dataSharing ?? {}) };
+      for (const toggle of TOGGLES) {
+        const value = changes.dataSharing?.[toggle];
+        if (value != null) sharing[toggle] = value;
+      }
+      const set = {
+        notificationChannels: channels ?? current?.notificationChannels ?? [...DEFAULT_NOTIFICATION_CHANNELS],
+        dataSharing: sharing,
+        updatedAt: this.now(),
+      };
+      try {
+        if (!current) {
+          const fresh: PrivacySettingsDoc = { _id, tenantId: writer.tenantId, subjectId, ...set, rev: 1 };
+          await this.models.PrivacySettings.create(fresh);
+          doc = fresh;
+        } else {
+          doc = await this.models.PrivacySettings.findOneAndUpdate({ _id, tenantId: writer.tenantId, subjectId, rev: current.rev ?? 0 }, { $set: set, $inc: { rev: 1 } }, { returnDocument: 'after' }).lean<PrivacySettingsDoc>();
+        }
+      } catch (err) {
+        // Two first writes of one subject race on the _id: the loser reads the winner's document and merges into it.
+        if (!isDuplicateKey(err)) throw err;
+      }
     }
+    if (!doc) throw new ConcurrentUpdateError('privacy settings');
     await writer.audit.record({
       type: 'privacy.settings.updated',
       actor: writer.actor,

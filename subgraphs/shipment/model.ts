@@ -7,12 +7,18 @@
  * may share one connection in `npm start`.
  *
  * Personal fields (recipient, address lines, postal codes, delivery notes,
- * signer name, signature/photo references, coordinates) are plain here;
- * field-level encryption is declared here when the data-protection work
- * lands.
+ * signer name, signature/photo references, coordinates) are stored as
+ * field-level envelopes (lib/crypto/model-encryption.ts) under the data key
+ * of the shipment's recipient (`recipientSubjectId`), events' under the
+ * same subject's: erasing the recipient shreds that key and every copy of
+ * those values becomes unreadable. Which paths: lib/pii/storage.ts.
+ * Recipient email and phone carry blind indexes for support lookups.
  */
 import { Schema, Types, type Connection, type Model } from 'mongoose';
+import { encryptedFields } from '../../lib/crypto/model-encryption';
+import { storedPiiPaths } from '../../lib/pii';
 import { SHIPMENT_STATUSES, type ShipmentStatus } from './status';
+import { DATA_TAGS, type DataTag } from '../../lib/context';
 
 export const REGIONS = ['EU', 'US', 'APAC'] as const;
 export type RegionCode = (typeof REGIONS)[number];
@@ -103,6 +109,8 @@ export interface ShipmentDoc {
   customs: CustomsDoc | null;
   parcels: ParcelDoc[];
   recipientSubjectId: string;
+  /** Data tags (lib/context.ts `DATA_TAGS`): only principals cleared for every one see the shipment. Absent on older records: none. */
+  dataTags?: DataTag[];
   /** Hex SHA-256 of the public tracking token; the token itself is never stored. */
   publicTokenHash: string;
   /** Proof of the last delivery attempt (by `capturedAt`). */
@@ -117,6 +125,8 @@ export interface TrackingEventDoc {
   _id: string;
   tenantId: string;
   shipmentId: string;
+  /** The shipment's recipient: the data subject whose key encrypts the event's personal fields. */
+  recipientSubjectId: string;
   /** Idempotency key: unique per tenant and shipment. */
   clientEventId: string;
   /** SHA-256 of the normalised input: tells a replay from a reused key. */
@@ -153,12 +163,14 @@ export interface TrackingNumberClaimDoc {
   claimedAt: Date;
 }
 
+// An encrypted path holds a BSON Binary envelope at rest and the plain value once read (validation.ts checks it before writes).
+const Encrypted = { type: Schema.Types.Mixed, default: null };
+
 const address = new Schema<AddressDoc>(
-  { line1: String, line2: String, city: String, region: String, postalCode: String, countryIso3: { type: String, required: true } },
+  { line1: Encrypted, line2: Encrypted, city: String, region: String, postalCode: Encrypted, countryIso3: { type: String, required: true } },
   { _id: false },
 );
-const contact = new Schema<ContactDoc>({ name: String, phone: String, email: String }, { _id: false });
-const geoPoint = new Schema<GeoPointDoc>({ latitude: Number, longitude: Number, accuracyMeters: Number }, { _id: false });
+const contact = new Schema<ContactDoc>({ name: Encrypted, phone: Encrypted, email: Encrypted }, { _id: false });
 
 const shipmentSchema = new Schema<ShipmentDoc>(
   {
@@ -178,7 +190,7 @@ const shipmentSchema = new Schema<ShipmentDoc>(
     origin: { type: address, required: true },
     destination: { type: address, required: true },
     recipient: { type: contact, default: null },
-    deliveryNotes: { type: String, default: null },
+    deliveryNotes: Encrypted,
     customs: {
       type: new Schema<CustomsDoc>({ hsCode: String, declaredValue: Number, currency: String, countryOfOrigin: String }, { _id: false }),
       default: null,
@@ -198,19 +210,20 @@ const shipmentSchema = new Schema<ShipmentDoc>(
       default: [],
     },
     recipientSubjectId: { type: String, required: true },
+    dataTags: { type: [String], enum: DATA_TAGS, default: [] },
     publicTokenHash: { type: String, required: true },
     proofOfDelivery: {
       type: new Schema<ProofOfDeliveryDoc>(
         {
           outcome: { type: String, enum: DELIVERY_OUTCOMES, required: true },
           failureReason: String,
-          signerName: String,
+          signerName: Encrypted,
           signerRelationship: String,
-          signatureRef: String,
-          photoRefs: { type: [String], default: undefined },
+          signatureRef: Encrypted,
+          photoRefs: Encrypted,
           scannedBarcodes: { type: [String], default: [] },
           pinVerified: { type: Boolean, default: false },
-          geo: { type: geoPoint, default: null },
+          geo: Encrypted,
           capturedAt: { type: Date, required: true },
           deviceId: String,
           retainUntil: Date,
@@ -228,18 +241,32 @@ const shipmentSchema = new Schema<ShipmentDoc>(
 );
 // `shipments(filter, first, after)`: the tenant first, newest first, `_id` breaks ties.
 shipmentSchema.index({ tenantId: 1, createdAt: -1, _id: -1 });
+// The same for a region-restricted caller (ABAC: lib/caller.ts `recordFilter` puts the regions in every query).
+shipmentSchema.index({ tenantId: 1, region: 1, createdAt: -1, _id: -1 });
 // The 180-day uniqueness query and tracking-number filters.
 shipmentSchema.index({ tenantId: 1, carrier: 1, trackingNumber: 1, createdAt: -1 });
 // Public tracking looks a number up across tenants (the token is the authorisation).
 shipmentSchema.index({ trackingNumber: 1, createdAt: -1 });
 // Privacy requests find a data subject's shipments.
 shipmentSchema.index({ recipientSubjectId: 1 });
+shipmentSchema.plugin(encryptedFields, {
+  collection: 'shipments',
+  paths: storedPiiPaths('shipment', 'shipments').map((p) => p.path),
+  subjectPath: 'recipientSubjectId',
+  // Support finds shipments by the recipient's email or phone (shipmentsByRecipientContact); 16 bits suit up to
+  // about 2^32 shipments per tenant by CipherSweet's planner (planBlindIndexBits), coarse enough to leak little.
+  blindIndexes: [
+    { path: 'recipient.email', name: 'recipientEmail', normalise: 'email', bits: 16 },
+    { path: 'recipient.phone', name: 'recipientPhone', normalise: 'phone', bits: 16 },
+  ],
+});
 
 const trackingEventSchema = new Schema<TrackingEventDoc>(
   {
     _id: { type: String, default: newId },
     tenantId: { type: String, required: true },
     shipmentId: { type: String, required: true },
+    recipientSubjectId: { type: String, required: true },
     clientEventId: { type: String, required: true },
     fingerprint: { type: String, required: true },
     occurredAt: { type: Date, required: true },
@@ -253,10 +280,10 @@ const trackingEventSchema = new Schema<TrackingEventDoc>(
     bizStep: { type: String, default: null },
     disposition: { type: String, default: null },
     location: {
-      type: new Schema({ city: String, region: String, postalCode: String, countryIso3: String, readPoint: String }, { _id: false }),
+      type: new Schema({ city: String, region: String, postalCode: Encrypted, countryIso3: String, readPoint: String }, { _id: false }),
       default: null,
     },
-    coordinates: { type: geoPoint, default: null },
+    coordinates: Encrypted,
     eta: { type: Date, default: null },
     reportedBy: { type: String, required: true },
     statusApplied: { type: Boolean, default: false },
@@ -269,6 +296,11 @@ trackingEventSchema.index({ tenantId: 1, shipmentId: 1, clientEventId: 1 }, { un
 // Event history and the batched `$in` of `Shipment.events` / `latestEvent`.
 trackingEventSchema.index({ shipmentId: 1, occurredAt: -1, _id: -1 });
 trackingEventSchema.index({ tenantId: 1 });
+trackingEventSchema.plugin(encryptedFields, {
+  collection: 'tracking_events',
+  paths: storedPiiPaths('shipment', 'tracking_events').map((p) => p.path),
+  subjectPath: 'recipientSubjectId',
+});
 
 const claimSchema = new Schema<TrackingNumberClaimDoc>(
   {

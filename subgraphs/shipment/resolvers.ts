@@ -6,11 +6,12 @@
  * enforced by the directive rules, not here.
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import { callerOf, writeContextOf } from '../../lib/caller';
+import { actorOf, callerOf, tenantCallerOf, writeContextOf } from '../../lib/caller';
 import type { RequestContext } from '../../lib/context';
 import { pageRequest, toConnection } from '../../lib/pagination';
 import type { ShipmentLoaders } from './loaders';
-import type { Shipment, TrackingEvent } from './records';
+import type { Clock, Shipment, TrackingEvent } from './records';
+import { revealedEvents, revealShipment, type RevealShipmentArgs } from './reveal';
 import { dateCursor, type CreateShipmentInput, type ShipmentFilter, type ShipmentService, type UpdateShipmentDetailsInput } from './service';
 import type { RecordTrackingEventInput, TrackingService } from './tracking';
 
@@ -19,6 +20,8 @@ type Ctx = RequestContext<ShipmentLoaders>;
 export interface ResolverDeps {
   shipments: ShipmentService;
   tracking: TrackingService;
+  /** Clock of reveals (`revealedAt`, `expiresAt`). @default () => new Date() */
+  now?: Clock;
 }
 
 const shipmentCursor = (s: Shipment) => ({ k: s.createdAt.getTime(), id: s.id });
@@ -39,6 +42,20 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
         for (const s of items) ctx.loaders.shipmentById.prime(s.id, s);
         return toConnection(items, page.first, shipmentCursor, totalCount);
       },
+      shipmentsByRecipientContact: async (_: unknown, args: { email?: string | null; phone?: string | null }, ctx: Ctx) => {
+        const caller = tenantCallerOf(callerOf(ctx.principal));
+        const items = await deps.shipments.shipmentsByRecipientContact(ctx.scope, caller.tenantId, args);
+        await ctx.audit.record({
+          type: 'shipment.contact_lookup',
+          actor: actorOf(caller),
+          tenantId: caller.tenantId,
+          requestId: ctx.requestId,
+          // Which kind of value and how many matched; never the value.
+          details: { by: args.email ? 'email' : 'phone', matches: items.length },
+        });
+        for (const s of items) ctx.loaders.shipmentById.prime(s.id, s);
+        return items;
+      },
       trackShipment: (_: unknown, args: { trackingNumber: string; token: string }) => deps.tracking.publicTracking(args.trackingNumber, args.token),
     },
     Mutation: {
@@ -47,6 +64,8 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
       recordTrackingEvent: (_: unknown, args: { input: RecordTrackingEventInput }, ctx: Ctx) => deps.tracking.recordTrackingEvent(args.input, writeContextOf(ctx)),
       updateShipmentDetails: (_: unknown, args: { id: string; input: UpdateShipmentDetailsInput }, ctx: Ctx) =>
         deps.shipments.updateShipmentDetails(args.id, args.input, writeContextOf(ctx)),
+      // The audited reveal (reveal.ts): the only path that shows the personal data unmasked.
+      revealShipment: (_: unknown, args: RevealShipmentArgs, ctx: Ctx) => revealShipment(ctx, args, deps.now),
     },
     Shipment: {
       // Another tenant's shipment resolves to null, as an unknown id does.
@@ -56,13 +75,15 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
       },
       // Present only on `createShipment`'s result: only the token's hash is stored.
       publicTrackingToken: (s: Shipment) => s.publicTrackingToken ?? null,
+      // Records written before data tags carry none.
+      dataTags: (s: Shipment) => s.dataTags ?? [],
       events: async (s: Shipment, args: { first?: number | null; after?: string | null }, ctx: Ctx) => {
         const page = pageRequest(args.first, args.after);
         const after = page.after ? dateCursor(page.after) : undefined;
         const { items, total } = await ctx.loaders.eventPage.load({ shipmentId: s.id, first: page.first, after });
-        return toConnection(items, page.first, eventCursor, total);
+        return toConnection(revealedEvents(s, items), page.first, eventCursor, total);
       },
-      latestEvent: async (s: Shipment, _args: unknown, ctx: Ctx) => (await ctx.loaders.eventPage.load({ shipmentId: s.id, first: 1 })).items[0] ?? null,
+      latestEvent: async (s: Shipment, _args: unknown, ctx: Ctx) => revealedEvents(s, (await ctx.loaders.eventPage.load({ shipmentId: s.id, first: 1 })).items.slice(0, 1))[0] ?? null,
     },
   } as GraphQLResolverMap<Ctx>;
 }

@@ -203,6 +203,7 @@ function shipmentData(plan: DemoPlan, s: DemoShipment, i: number, n: number, anc
       _id: id,
       tenantId: s.tenantId,
       shipmentId: s.id,
+      recipientSubjectId: s.recipientSubjectId,
       clientEventId: `seed-${s.id}-${j}`,
       fingerprint: eventFingerprint(fields, proof),
       ...fields,

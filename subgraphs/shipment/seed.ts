@@ -5,6 +5,7 @@
  * short is completed by the next one) and never overwrites.
  */
 import { trusted, type Connection } from 'mongoose';
+import { encryptDocuments } from '../../lib/crypto/model-encryption';
 import type { DemoPlan } from '../../lib/demo';
 import { createModels, ensureIndexes, type ShipmentDoc } from './model';
 import { defaultSeedAnchor, demoShipmentData } from './seed-data';
@@ -23,6 +24,9 @@ export async function seed(conn: Connection, plan: DemoPlan, options: SeedOption
   const present = await models.Shipment.countDocuments({ _id: trusted({ $in: ids }) }).exec();
   if (present === ids.length) return;
   const data = demoShipmentData(plan, options.anchor ?? defaultSeedAnchor());
+  // Raw driver writes skip the plugin's hooks: encrypt (and blind-index) the personal fields first.
+  await encryptDocuments(models.TrackingEvent, data.events);
+  await encryptDocuments(models.Shipment, data.shipments);
   // Raw driver writes: the documents are complete, and upserts by _id keep reruns harmless.
   const insertMissing = <T extends { _id: string }>(docs: T[]) =>
     docs.map((d) => {

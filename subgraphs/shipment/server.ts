@@ -24,7 +24,7 @@ export async function buildShipmentSubgraph(opts: ShipmentSubgraphOptions): Prom
   const models = createModels(opts.stores.forRegion());
   // The idempotency and tracking-number claims rely on unique indexes: they exist before the first write.
   await ensureIndexes(models);
-  const resolvers = createResolvers({ shipments: new ShipmentService(models, opts.now), tracking: new TrackingService(models, opts.now) });
+  const resolvers = createResolvers({ shipments: new ShipmentService(models, opts.now), tracking: new TrackingService(models, opts.now), now: opts.now });
   return createSubgraphServer({
     name: 'shipment',
     appEnv: opts.appEnv,

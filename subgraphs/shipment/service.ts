@@ -6,8 +6,9 @@
  * the database query itself. No GraphQL here.
  */
 import { trusted } from 'mongoose';
-import { actorOf, tenantFilter, tenantOfCaller, type WriteContext } from '../../lib/caller';
+import { actorOf, recordFilter, tenantFilter, tenantOfCaller, type WriteContext } from '../../lib/caller';
 import type { DataScope } from '../../lib/context';
+import { blindIndexFilter, blindIndexNormaliser } from '../../lib/crypto/model-encryption';
 import { BadUserInputError, isDuplicateKey } from '../../lib/errors';
 import type { CursorPosition, PageRequest } from '../../lib/pagination';
 import { ConcurrentUpdateError, InvalidInputError, ShipmentNotFoundError, TrackingNumberInUseError } from './errors';
@@ -23,6 +24,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** Region of a shipment whose caller carries none. */
 export const DEFAULT_REGION: RegionCode = 'EU';
 const MAX_WRITE_ATTEMPTS = 5;
+/** `shipmentsByRecipientContact`: results returned, and candidates read (false positives of the blind index included). */
+export const CONTACT_LOOKUP_LIMIT = 50;
+const CONTACT_LOOKUP_CANDIDATES = 500;
 
 export interface ShipmentFilter {
   status?: ShipmentStatus[] | null;
@@ -77,15 +81,40 @@ export class ShipmentService {
 
   /** Shipments with these ids that the scope may see, in no particular order. */
   async shipmentsByIds(scope: DataScope, ids: readonly string[]): Promise<Shipment[]> {
-    const docs = await this.models.Shipment.find({ _id: trusted({ $in: [...ids] }), ...tenantFilter(scope) })
+    const docs = await this.models.Shipment.find({ _id: trusted({ $in: [...ids] }), ...tenantFilter(scope), ...recordFilter(scope) })
       .lean<ShipmentDoc[]>()
       .exec();
     return docs.map(toShipment);
   }
 
+  /**
+   * Shipments of `tenantId` (within the scope) whose recipient has this
+   * email or this phone: candidates by blind index, then confirmed after
+   * decryption (a truncated index has false positives). Newest first.
+   */
+  async shipmentsByRecipientContact(scope: DataScope, tenantId: string, by: { email?: string | null; phone?: string | null }): Promise<Shipment[]> {
+    const given = (['email', 'phone'] as const).filter((k) => typeof by[k] === 'string' && by[k]!.trim() !== '');
+    if (given.length !== 1) throw new InvalidInputError(given.length ? 'phone' : 'email', 'give exactly one of email and phone');
+    const field = given[0];
+    const value = by[field]!;
+    const index = field === 'email' ? 'recipientEmail' : 'recipientPhone';
+    const normalise = blindIndexNormaliser(this.models.Shipment, index);
+    const wanted = normalise(value);
+    if (!wanted) throw new InvalidInputError(field, field === 'phone' ? 'must contain digits' : 'must not be empty');
+    const where = { ...(await blindIndexFilter(this.models.Shipment, tenantId, index, value)), ...tenantFilter(scope), ...recordFilter(scope) };
+    const candidates = await this.models.Shipment.find(where).sort({ createdAt: -1, _id: -1 }).limit(CONTACT_LOOKUP_CANDIDATES).lean<ShipmentDoc[]>().exec();
+    return candidates
+      .filter((d) => {
+        const stored = d.recipient?.[field];
+        return typeof stored === 'string' && normalise(stored) === wanted;
+      })
+      .slice(0, CONTACT_LOOKUP_LIMIT)
+      .map(toShipment);
+  }
+
   /** One page of the shipments the scope may see, newest first, and how many match the filter. */
   async listShipments(scope: DataScope, filter: ShipmentFilter, page: PageRequest): Promise<Page<Shipment>> {
-    const where: Record<string, unknown> = { ...tenantFilter(scope) };
+    const where: Record<string, unknown> = { ...tenantFilter(scope), ...recordFilter(scope) };
     if (filter.status?.length) where.status = trusted({ $in: filter.status });
     if (filter.carrier) where.carrier = filter.carrier.trim().toUpperCase();
     if (filter.region) where.region = filter.region;
@@ -203,13 +232,18 @@ export class ShipmentService {
     if (!fields.length) throw new InvalidInputError('input', 'must list at least one field to change');
 
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const current = await this.models.Shipment.findOne({ _id: id, ...tenantFilter(ctx.scope) })
+      const current = await this.models.Shipment.findOne({ _id: id, ...tenantFilter(ctx.scope), ...recordFilter(ctx.scope) })
         .lean<ShipmentDoc>()
         .exec();
       if (!current) throw new ShipmentNotFoundError();
       const changes: Partial<ShipmentDoc> = { ...set, updatedAt: this.now() };
       if (set.eta && !current.originalEta) changes.originalEta = set.eta;
-      const updated = await this.models.Shipment.findOneAndUpdate({ _id: id, tenantId: current.tenantId, rev: current.rev }, { $set: changes, $inc: { rev: 1 } }, { returnDocument: 'after' })
+      // Tenant and recipient in the filter: the encryption plugin binds the new values to them without another read.
+      const updated = await this.models.Shipment.findOneAndUpdate(
+        { _id: id, tenantId: current.tenantId, recipientSubjectId: current.recipientSubjectId, rev: current.rev },
+        { $set: changes, $inc: { rev: 1 } },
+        { returnDocument: 'after' },
+      )
         .lean<ShipmentDoc>()
         .exec();
       if (!updated) continue;

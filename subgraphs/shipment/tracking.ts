@@ -5,8 +5,9 @@
  * view. No GraphQL here.
  */
 import { createHash } from 'node:crypto';
-import { actorOf, tenantFilter, tenantMatch, type Caller, type WriteContext } from '../../lib/caller';
+import { actorOf, recordFilter, tenantFilter, tenantMatch, type Caller, type WriteContext } from '../../lib/caller';
 import type { DataScope } from '../../lib/context';
+import { decryptDocuments } from '../../lib/crypto/model-encryption';
 import { isDuplicateKey } from '../../lib/errors';
 import { ConcurrentUpdateError, IdempotencyKeyReusedError, InvalidInputError, ShipmentNotFoundError } from './errors';
 import { newId, type EventSource, type ProofOfDeliveryDoc, type ShipmentDoc, type ShipmentModels, type TrackingEventDoc } from './model';
@@ -180,9 +181,9 @@ export class TrackingService {
     const proof = input.proofOfDelivery ? normaliseProof(input.proofOfDelivery, fields.status, now) : null;
     const fingerprint = eventFingerprint(fields, proof);
 
-    const shipment = await this.models.Shipment.findOne({ _id: input.shipmentId, ...tenantFilter(ctx.scope) })
-      .select({ _id: 1, tenantId: 1 })
-      .lean<Pick<ShipmentDoc, '_id' | 'tenantId'>>()
+    const shipment = await this.models.Shipment.findOne({ _id: input.shipmentId, ...tenantFilter(ctx.scope), ...recordFilter(ctx.scope) })
+      .select({ _id: 1, tenantId: 1, recipientSubjectId: 1 })
+      .lean<Pick<ShipmentDoc, '_id' | 'tenantId' | 'recipientSubjectId'>>()
       .exec();
     if (!shipment) throw new ShipmentNotFoundError();
     const key = { tenantId: shipment.tenantId, shipmentId: shipment._id, clientEventId };
@@ -193,6 +194,7 @@ export class TrackingService {
       const fresh: TrackingEventDoc = {
         _id: newId(),
         ...key,
+        recipientSubjectId: shipment.recipientSubjectId,
         fingerprint,
         ...fields,
         recordedAt: now,
@@ -259,7 +261,11 @@ export class TrackingService {
         set.proofOfDelivery = pod;
       }
       if (!Object.keys(set).length) return false;
-      const res = await this.models.Shipment.updateOne({ _id: s._id, rev: s.rev }, { $set: { ...set, updatedAt: this.now() }, $inc: { rev: 1 } }).exec();
+      // Tenant and recipient in the filter: the encryption plugin binds a new proof of delivery to them without another read.
+      const res = await this.models.Shipment.updateOne(
+        { _id: s._id, tenantId: s.tenantId, recipientSubjectId: s.recipientSubjectId, rev: s.rev },
+        { $set: { ...set, updatedAt: this.now() }, $inc: { rev: 1 } },
+      ).exec();
       if (res.matchedCount === 1) return decision.applied;
     }
     throw new ConcurrentUpdateError('shipment');
@@ -278,6 +284,8 @@ export class TrackingService {
     ];
     if (limit !== undefined) pipeline.push({ $project: { total: 1, events: { $slice: ['$events', limit] } } });
     const rows = await this.models.TrackingEvent.aggregate<{ _id: string; total: number; events: TrackingEventDoc[] }>(pipeline as never).exec();
+    // aggregate bypasses the plugin's read hooks: decrypt the events here, one key-vault round trip for the page.
+    await decryptDocuments(this.models.TrackingEvent, rows.flatMap((r) => r.events));
     return new Map(rows.map((r) => [r._id, { total: r.total, events: r.events.map(toTrackingEvent) }]));
   }
 

@@ -2,13 +2,14 @@
  * Token verification refuses every classic JWT attack with a stable reason.
  * The clock is frozen: issue and verify times are explicit.
  */
-import { SignJWT, UnsecuredJWT, base64url, exportJWK, generateKeyPair } from 'jose';
+import { SignJWT, UnsecuredJWT, base64url, decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import { createHmac } from 'node:crypto';
 import type { TenantPrincipal } from '../../lib/context';
 import { createTokenIssuer } from '../../lib/auth/access-token';
 import { AuthError } from '../../lib/auth/errors';
 import { MemoryKeyStore } from '../../lib/auth/keys';
 import { createTokenVerifier } from '../../lib/auth/verify-token';
+import { loadConfig } from '../../lib/config';
 
 const ISSUER = 'https://tracksafe.test';
 const T0 = 1_790_000_000; // frozen "now", epoch seconds
@@ -22,6 +23,8 @@ async function setup() {
   const verifier = createTokenVerifier({ issuer: ISSUER, keys, currentDate: () => new Date(now * 1000) });
   return { keys, issuer, verifier, at: (t: number) => (now = t) };
 }
+
+const claimsOfToken = (token: string) => decodeJwt(token);
 
 async function reasonOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -49,6 +52,21 @@ describe('platform access tokens', () => {
     expect(expiresAt).toBe(T0 + 900);
     const p = await verifier.verify(token);
     expect(p).toMatchObject({ id: 'u-alice', tenantId: 't-1', roles: ['DISPATCHER'], scopes: ['shipments:read'], amr: ['pwd', 'otp'], authTime: T0 - 60, expiresAt: T0 + 900 });
+  });
+
+  test('ABAC attributes travel as claims: data regions (absent: no restriction) and clearances; unknown values are dropped', async () => {
+    const { issuer, verifier } = await setup();
+    const restricted = await issuer.issue({ ...alice, dataRegions: ['EU', 'APAC'], clearances: ['MEDICAL'] });
+    expect(claimsOfToken(restricted.token)).toMatchObject({ data_regions: ['EU', 'APAC'], clearances: ['MEDICAL'] });
+    expect(await verifier.verify(restricted.token)).toMatchObject({ dataRegions: ['EU', 'APAC'], clearances: ['MEDICAL'] });
+    // Restricted to no region at all is kept as such, never dropped into "unrestricted".
+    const none = await verifier.verify((await issuer.issue({ ...alice, dataRegions: [] })).token);
+    expect(none.dataRegions).toEqual([]);
+    const plain = await verifier.verify((await issuer.issue(alice)).token);
+    expect(plain.dataRegions).toBeUndefined();
+    expect(plain.clearances).toBeUndefined();
+    const odd = await verifier.verify((await issuer.issue({ ...alice, dataRegions: ['EU', 'MARS'] as never, clearances: ['SECRET', 'HAZMAT'] as never })).token);
+    expect(odd).toMatchObject({ dataRegions: ['EU'], clearances: ['HAZMAT'] });
   });
 
   test('tokens live at most 15 minutes', async () => {
@@ -169,7 +187,8 @@ describe('external OIDC issuers (tenant SSO)', () => {
         externalIssuers: [{ issuer: 'https://idp.northwind.test', jwksUri: `http://127.0.0.1:${port}/jwks`, tenantId: 't-1', audience: 'tracksafe' }],
       });
       const sso = (kid: string) =>
-        new SignJWT({ roles: ['DISPATCHER', 'PARTNER', 'GOD'], amr: ['pwd', 'mfa'] })
+        // The IdP is not trusted for ABAC attributes: its `clearances` and `data_regions` are ignored.
+        new SignJWT({ roles: ['DISPATCHER', 'PARTNER', 'GOD'], amr: ['pwd', 'mfa'], clearances: ['HAZMAT'], data_regions: ['US'] })
           .setProtectedHeader({ alg: 'RS256', kid })
           .setIssuer('https://idp.northwind.test')
           .setAudience('tracksafe')
@@ -180,13 +199,35 @@ describe('external OIDC issuers (tenant SSO)', () => {
       const p = await verifier.verify(await sso('idp-1'));
       expect(p).toMatchObject({ tenantId: 't-1', roles: ['DISPATCHER'], amr: ['pwd', 'mfa'], subjectType: 'user' });
       expect(p.scopes).toContain('shipments:write');
+      // No clearances (least privilege); data regions only from the issuer's configuration (none here: no restriction).
+      expect(p.clearances).toEqual([]);
+      expect(p.dataRegions).toBeUndefined();
       expect(fetches).toBe(1);
       // Unknown kids right after a fetch: refused, and the 30 s cooldown keeps them from hammering the IdP.
       expect(await reasonOf(verifier.verify(await sso('idp-unknown')))).toBe('TOKEN_INVALID');
       expect(await reasonOf(verifier.verify(await sso('idp-unknown-2')))).toBe('TOKEN_INVALID');
       expect(fetches).toBe(1);
+      // An issuer configured with data regions restricts its people to them.
+      const euOnly = createTokenVerifier({
+        issuer: ISSUER,
+        keys,
+        externalIssuers: [{ issuer: 'https://idp.northwind.test', jwksUri: `http://127.0.0.1:${port}/jwks`, tenantId: 't-1', audience: 'tracksafe', dataRegions: ['EU'] }],
+      });
+      expect(await euOnly.verify(await sso('idp-1'))).toMatchObject({ dataRegions: ['EU'], clearances: [] });
     } finally {
       idp.close();
     }
+  });
+});
+
+describe('TRUSTED_ISSUERS', () => {
+  const issuer = { issuer: 'https://idp.example', jwksUri: 'https://idp.example/jwks', tenantId: 't-1', audience: 'tracksafe' };
+  const load = (entry: Record<string, unknown>) => loadConfig({ APP_ENV: 'development', LOG_LEVEL: 'silent', TRUSTED_ISSUERS: JSON.stringify([entry]) });
+
+  test('dataRegions, when given, must list known regions', () => {
+    expect(load({ ...issuer, dataRegions: ['EU', 'US'] }).trustedIssuers[0].dataRegions).toEqual(['EU', 'US']);
+    expect(load(issuer).trustedIssuers[0].dataRegions).toBeUndefined();
+    expect(() => load({ ...issuer, dataRegions: ['MARS'] })).toThrow(/dataRegions/);
+    expect(() => load({ ...issuer, dataRegions: 'EU' })).toThrow(/dataRegions/);
   });
 });

@@ -272,6 +272,19 @@ export const ROOT_OPERATIONS: readonly RootOperation[] = [
     count: { collection: 'shipments', exact: noFilter },
   },
   {
+    // Seeded recipients are recipient00…recipientNN@example.com across tenants: real contacts, aimed at by anyone.
+    name: 'shipmentsByRecipientContact',
+    field: 'shipmentsByRecipientContact',
+    targets: ['shipment'],
+    args: { email: 'String', phone: 'String' },
+    values: (t, c) => {
+      const n = String(c.int(60)).padStart(2, '0');
+      return c.chance(0.7) ? { email: `recipient${n}@example.com`, phone: null } : { email: null, phone: `+1555010${n.padStart(4, '0')}` };
+    },
+    selection: '{ id tenantId region recipientSubjectId }',
+    direct: true,
+  },
+  {
     name: 'trackShipment',
     field: 'trackShipment',
     targets: ['shipment'],
@@ -367,6 +380,16 @@ export const ROOT_OPERATIONS: readonly RootOperation[] = [
     sweep: [{ status: null, first: 25, after: null }, { status: null, first: 0, after: null }],
     // A SECURITY_ADMIN sees the tenant's, anyone else only their own: a bound, not an exact count.
     count: { collection: 'elevations' },
+  },
+  {
+    // The caller's own tenant's keys: nothing in it names another tenant (ids are the tenant's own keys).
+    name: 'keyInventory',
+    field: 'keyInventory',
+    args: {},
+    values: () => ({}),
+    selection: '{ rotationDays tenantKeys { id version status ageDays } subjectKeys { subjects active destroyed } }',
+    sweep: [{}],
+    targetless: true,
   },
   {
     name: 'myActiveElevations',

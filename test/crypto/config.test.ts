@@ -12,6 +12,7 @@ describe('loadCryptoConfig', () => {
       masterKey: { kind: 'local', env: 'development', keysDir: '/keys', name: '1', allowLocalInProduction: false },
       dataKeyCacheMax: 1000,
       dataKeyCacheTtlMs: 60_000,
+      rotationDays: 90,
     });
   });
 

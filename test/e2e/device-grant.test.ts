@@ -4,13 +4,17 @@
  * demo key pair, derivable in development), the device subgraph checks it
  * against the stored public key, the gateway issues a 5-minute DEVICE token
  * bound to the device and its tenant. Refusals are all invalid_grant. The
- * credential clock is frozen: assertion times come from it.
+ * credential clock is frozen: assertion times come from it. Once issued,
+ * the token works only while the device is ACTIVE: the gateway asks the
+ * device subgraph on every request (cached 5 s on the same clock).
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
 import { demoDeviceKey } from '../../lib/demo-credentials';
 import { JWT_BEARER } from '../../gateway/oauth/token-route';
-import { auditEvents, claimsOf, gqlWithToken, manualClock, requestToken, tokenEndpointAudience } from '../kit/credentials';
+import type { Principal } from '../../lib/context';
+import { createModels as createDeviceModels } from '../../subgraphs/device/model';
+import { auditEvents, claimsOf, gqlWithToken, internalCall, manualClock, requestToken, tokenEndpointAudience } from '../kit/credentials';
 import { plan, startStack, type Stack } from '../kit/stack';
 
 const clock = manualClock();
@@ -109,4 +113,58 @@ test('malformed and unsigned assertions, and scopes a device does not have, are 
   await expectInvalidGrant(`${header}.${payload}.`, 'invalid');
   expect((await grant(await assertion(), { scope: 'shipments:read' })).body.error).toBe('invalid_scope');
   expect((await requestToken(stack, { grant_type: JWT_BEARER })).body.error).toBe('invalid_request');
+});
+
+describe('device status on every request', () => {
+  // Its own sensor tag, so the status changes below touch no other test.
+  const device = plan.devices.filter((d) => d.kind === 'SENSOR_TAG' && d.tenantId === tag.tenantId)[1];
+  const itsShipment = plan.shipments.find((s) => s.deviceIds.includes(device.id))!;
+  const devices = () => createDeviceModels(stack.platform.stores.forRegion()).Device;
+  const setStatus = (status: string) => devices().updateOne({ _id: device.id }, { $set: { status } });
+  const reading = (token: string) =>
+    gqlWithToken(stack, token, `mutation($input: RecordSensorReadingInput!) { recordSensorReading(input: $input) { deviceId } }`, {
+      input: { deviceId: device.id, clientReadingId: randomUUID(), shipmentId: itsShipment.id, recordedAt: new Date().toISOString(), type: 'TEMPERATURE', value: 5, unit: 'CEL' },
+    });
+  /** Past the gateway's status cache (5 s on the credential clock). */
+  const pastCache = () => clock.advance(5_001);
+
+  afterEach(() => setStatus('ACTIVE'));
+
+  test('a quarantined, then retired, device is refused on its next request after the status cache; reactivated, it works again', async () => {
+    const res = await grant(await assertion({ deviceId: device.id }));
+    expect(res.status).toBe(200);
+    const token: string = res.body.access_token;
+    expect((await reading(token)).body.errors).toBeUndefined();
+
+    for (const status of ['QUARANTINED', 'RETIRED']) {
+      await setStatus(status);
+      pastCache();
+      const refused = await reading(token);
+      expect([status, refused.status, refused.body.errors?.[0]?.extensions]).toEqual([status, 401, { code: 'UNAUTHENTICATED', reason: 'PRINCIPAL_REVOKED' }]);
+      expect(refused.body.data ?? null).toBeNull();
+      // No new token either.
+      expect((await grant(await assertion({ deviceId: device.id }))).body.error).toBe('invalid_grant');
+      await setStatus('ACTIVE');
+      pastCache();
+      expect((await reading(token)).body.errors).toBeUndefined();
+    }
+  });
+
+  test('the device subgraph answers for devices (its tenant, its status, a key), to the gateway only', async () => {
+    const ask = (body: unknown, principal?: Principal | null) => internalCall(stack, 'device', '/internal/device-status', { body, principal });
+    expect((await ask({ id: device.id, tenantId: device.tenantId })).body).toEqual({ active: true });
+    const other = plan.tenants.find((t) => t.id !== device.tenantId)!;
+    expect((await ask({ id: device.id, tenantId: other.id })).body).toEqual({ active: false, reason: 'TENANT_MISMATCH' });
+    expect((await ask({ id: 'a0b1c2d3e4f5a6b7c8d9e0f1', tenantId: device.tenantId })).body).toEqual({ active: false, reason: 'UNKNOWN' });
+    // The demo scanners have no key registered: no token can be theirs.
+    expect((await ask({ id: scanner.id, tenantId: scanner.tenantId })).body).toEqual({ active: false, reason: 'NO_KEY' });
+    await setStatus('PENDING');
+    expect((await ask({ id: device.id, tenantId: device.tenantId })).body).toEqual({ active: false, reason: 'PENDING' });
+    // Refusals: no internal token, a user's hop token, a malformed body.
+    expect((await ask({ id: device.id, tenantId: device.tenantId }, null)).status).toBe(401);
+    const asDevice: Principal = { kind: 'user', id: device.id, tenantId: device.tenantId, roles: ['DEVICE'], scopes: [], subjectType: 'device' };
+    expect((await ask({ id: device.id, tenantId: device.tenantId }, asDevice)).status).toBe(403);
+    expect((await ask({ id: device.id })).status).toBe(400);
+    expect((await ask({ id: { $ne: null }, tenantId: device.tenantId })).status).toBe(400);
+  });
 });

@@ -22,6 +22,7 @@ import type { SubgraphServer } from '../../lib/subgraph';
 import type { SubgraphName } from '../../schema';
 import { SUBGRAPHS, type SubgraphDeps } from '../../subgraphs';
 import { codes, postGraphQL, type GraphQLResponse } from './stack';
+import { testFieldCrypto } from './crypto';
 
 export { codes, type GraphQLResponse };
 
@@ -69,7 +70,7 @@ export async function startSubgraph(name: SubgraphName, options: SubgraphKitOpti
     await devdb.stop();
   };
   try {
-    stores = await connectDataStores(devdb.uri, `test_${name}_${randomBytes(4).toString('hex')}`);
+    stores = await connectDataStores(devdb.uri, `test_${name}_${randomBytes(4).toString('hex')}`, testFieldCrypto(options.appEnv ?? 'development'));
     const plan = demoPlan();
     if (options.seed) await SUBGRAPHS[name].seed(stores.forRegion(), plan);
     const audit = new MemoryAuditSink();

@@ -41,6 +41,7 @@ const PII = {
   subjectEmail: 'ignatius.brackenbury@pii-scan.example',
   elevationReason: 'Complaint from Hortensia Blackwood about her parcel',
   denialReason: 'Hortensia Blackwood case already closed by Quentin Ashdown',
+  revealReason: 'Call from Araminta Featherstonehaugh asking where the parcel is',
   badName: 'Leopoldine Ashgrove',
   badEmail: 'leopoldine.ashgrove@pii-scan.example',
   badPhone: '+447700900113',
@@ -52,7 +53,7 @@ const PII = {
 } as const;
 
 // Surnames and other fragments that would survive a partial mask.
-const FRAGMENTS = ['Quillfeather', 'Wombleton', 'Orrery', 'Thistlewood', 'Marchbanks', 'Fairweather', 'Pennywhistle', 'Brackenbury', 'Blackwood', 'Ashdown', 'Ashgrove', 'Crabtree', 'Holloway', '7700900', '4769123'];
+const FRAGMENTS = ['Quillfeather', 'Wombleton', 'Orrery', 'Thistlewood', 'Marchbanks', 'Fairweather', 'Pennywhistle', 'Brackenbury', 'Blackwood', 'Ashdown', 'Ashgrove', 'Crabtree', 'Holloway', 'Featherstonehaugh', '7700900', '4769123'];
 
 /** Every form a value may take in a log line. */
 function forms(value: string | number): string[] {
@@ -124,7 +125,8 @@ let shipment: { id: string; recipientSubjectId: string };
 describe('personal data pushed through every subgraph', () => {
   test('shipment: createShipment, updateShipmentDetails, recordTrackingEvent with a proof of delivery, and a read of it all', async () => {
     shipment = ok(await stack.gql<{ createShipment: typeof shipment & Record<string, any> }>(CREATE, { input: shipmentInput() })).createShipment;
-    expect(shipment).toMatchObject({ recipient: { name: PII.recipientName }, destination: { line1: PII.line1 } });
+    // Answers are masked by default (lib/pii/masking.ts); the audited reveal below shows the values.
+    expect(shipment).toMatchObject({ recipient: { name: 'Z*** Q***' }, destination: { line1: '•••', postalCode: 'QX7 •••' } });
 
     const updated = ok(
       await stack.gql<{ updateShipmentDetails: Record<string, any> }>(UPDATE, {
@@ -132,7 +134,7 @@ describe('personal data pushed through every subgraph', () => {
         input: { recipient: { name: PII.updatedName, phone: PII.updatedPhone, email: PII.updatedEmail }, deliveryNotes: PII.updatedNotes },
       }),
     ).updateShipmentDetails;
-    expect(updated.recipient.name).toBe(PII.updatedName);
+    expect(updated.recipient.name).toBe("O*** O***");
 
     const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
     const recorded = ok(
@@ -173,8 +175,20 @@ describe('personal data pushed through every subgraph', () => {
         { principal: privacyOfficer },
       ),
     ).shipment;
-    expect(read.proofOfDelivery.signerName).toBe(PII.signerName);
-    expect(read.recipient.email).toBe(PII.updatedEmail);
+    expect(read.proofOfDelivery.signerName).toBe('B*** T***');
+    expect(read.recipient.email).toBe('o***@pii-scan.example');
+
+    // The audited reveal: the values come back in the answer, the reason goes to the audit trail only.
+    const revealed = ok(
+      await stack.gql<{ revealShipment: { shipment: Record<string, any> } }>(
+        `mutation($id: ID!, $reason: String!) { revealShipment(id: $id, reason: $reason) { fields shipment { ${SHIPMENT_FIELDS} proofOfDelivery { signerName } events(first: 5) { edges { node { location { postalCode } } } } } } }`,
+        { id: shipment.id, reason: PII.revealReason },
+        { principal: privacyOfficer },
+      ),
+    ).revealShipment.shipment;
+    expect(revealed.proofOfDelivery.signerName).toBe(PII.signerName);
+    expect(revealed.recipient.email).toBe(PII.updatedEmail);
+    expect(revealed.destination.line1).toBe(PII.line1);
   });
 
   test('privacy: updatePrivacySettings and createDataSubjectRequest', async () => {
@@ -203,7 +217,14 @@ describe('personal data pushed through every subgraph', () => {
         input: { email: PII.userEmail, name: PII.userName, roles: ['SUPPORT_AGENT'] },
       }),
     ).createUser;
-    expect(user.name).toBe(PII.userName);
+    expect(user.name).toBe('C*** F***');
+    const shownUser = ok(
+      await stack.gql<{ revealUser: { user: { name: string } } }>(`mutation($id: ID!, $reason: String!) { revealUser(id: $id, reason: $reason) { user { name email } } }`, {
+        id: user.id,
+        reason: PII.revealReason,
+      }),
+    ).revealUser;
+    expect(shownUser.user.name).toBe(PII.userName);
 
     const created = await scim(stack, 'POST', '/Users', demoScimToken(tenantA.id), {
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],

@@ -22,17 +22,20 @@ describe('the PII map of the checked-in schema', () => {
       subgraph: 'shipment',
       kind: 'output',
       key: 'email',
-      encryptedAtRest: false,
-      blindIndexed: false,
+      encryptedAtRest: true,
+      blindIndexed: true,
       storedAt: ['shipments.recipient.email'],
       retention: RETENTION['shipment-record'],
-      revealRoles: ['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT', 'DISPATCHER', 'DRIVER', 'PARTNER'],
+      readRoles: ['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT', 'DISPATCHER', 'DRIVER', 'PARTNER'],
+      // Partners read it masked: the reveal capability is for people (lib/pii/masking.ts, REVEALS).
+      revealRoles: ['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT', 'DISPATCHER', 'DRIVER'],
+      masking: { masker: 'email', reveal: 'shipment' },
       writeRoles: [],
     });
   });
 
   test('has input fields and arguments, with the roles that may send them', () => {
-    expect(byCoordinate(map, 'ContactInput.phone')).toMatchObject({ kind: 'input', key: 'phone', writeRoles: ['TENANT_ADMIN', 'SUPPORT_AGENT', 'DISPATCHER'], revealRoles: [] });
+    expect(byCoordinate(map, 'ContactInput.phone')).toMatchObject({ kind: 'input', key: 'phone', writeRoles: ['TENANT_ADMIN', 'SUPPORT_AGENT', 'DISPATCHER'], readRoles: [], revealRoles: [], masking: null });
     expect(byCoordinate(map, 'Mutation.denyElevation(reason)')).toMatchObject({
       kind: 'argument',
       class: 'SENSITIVE',
@@ -44,14 +47,26 @@ describe('the PII map of the checked-in schema', () => {
     expect(byCoordinate(map, 'ProofOfDeliveryInput.signerName').writeRoles).toEqual(['DISPATCHER', 'DRIVER', 'PARTNER', 'DEVICE']);
   });
 
-  test('narrows reveal roles by every @auth on the way: type, field and the path that leads there', () => {
+  test('narrows read roles by every @auth on the way: type, field and the path that leads there', () => {
     // TrackingEvent is reachable from Shipment (8 roles) and recordTrackingEvent (DEVICE too); coordinates has its own @auth.
-    expect(byCoordinate(map, 'TrackingEvent.coordinates').revealRoles).toEqual(['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT', 'DISPATCHER']);
-    expect(byCoordinate(map, 'EventLocation.postalCode').revealRoles).toContain('DEVICE');
+    expect(byCoordinate(map, 'TrackingEvent.coordinates').readRoles).toEqual(['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT', 'DISPATCHER']);
+    expect(byCoordinate(map, 'EventLocation.postalCode').readRoles).toContain('DEVICE');
     // ProofOfDelivery: Shipment.proofOfDelivery admits AUDITOR but not SECURITY_ADMIN.
-    expect(byCoordinate(map, 'ProofOfDelivery.signerName').revealRoles).toEqual(['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT', 'DISPATCHER', 'DRIVER', 'AUDITOR', 'PARTNER']);
+    expect(byCoordinate(map, 'ProofOfDelivery.signerName').readRoles).toEqual(['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT', 'DISPATCHER', 'DRIVER', 'AUDITOR', 'PARTNER']);
     // PrivacySettings: through User.privacySettings, Query.privacySettings and Shipment.recipientPrivacy.
-    expect(byCoordinate(map, 'PrivacySettings.dataSharing').revealRoles).not.toContain('PARTNER');
+    expect(byCoordinate(map, 'PrivacySettings.dataSharing').readRoles).not.toContain('PARTNER');
+  });
+
+  test('narrows reveal roles to the read roles holding the reveal capability of the class', () => {
+    expect(byCoordinate(map, 'ProofOfDelivery.signerName').revealRoles).toEqual(['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT', 'DISPATCHER', 'DRIVER']);
+    expect(byCoordinate(map, 'ProofOfDelivery.geo').revealRoles).toEqual(['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT']);
+    // Events of a revealed shipment: the roles of the reveal that also read the field.
+    expect(byCoordinate(map, 'EventLocation.postalCode').revealRoles).toEqual(['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT', 'DISPATCHER', 'DRIVER']);
+    expect(byCoordinate(map, 'TrackingEvent.coordinates').revealRoles).toEqual(['TENANT_ADMIN', 'PRIVACY_OFFICER', 'SUPPORT_AGENT']);
+    // No reveal path, only the exemption: nobody else ever reads it unmasked.
+    expect(byCoordinate(map, 'Elevation.reason').revealRoles).toEqual([]);
+    // Never masked: whoever reads it.
+    expect(byCoordinate(map, 'PrivacySettings.dataSharing').revealRoles).toEqual(byCoordinate(map, 'PrivacySettings.dataSharing').readRoles);
   });
 
   test('takes retention from DOMAIN.md by data class, and leaves undecided what it does not name', () => {
@@ -95,7 +110,7 @@ describe('buildPiiMap', () => {
 
   test('an entity is reachable with its type guard; a value type with whatever leads to it', () => {
     const map = buildPiiMap({ typeDefs: { shipment: typeDefs }, storage: {} });
-    expect(map.map((e) => [e.coordinate, e.kind, e.revealRoles, e.writeRoles])).toEqual([
+    expect(map.map((e) => [e.coordinate, e.kind, e.readRoles, e.writeRoles])).toEqual([
       ['Person.email', 'output', ['ADMIN', 'AGENT'], []],
       ['Person.phone', 'output', ['ADMIN'], []],
       ['Place.street', 'output', ['ADMIN', 'AGENT', 'VIEWER'], []],

@@ -92,6 +92,67 @@ describe('tenantVisible', () => {
   });
 });
 
+describe('regionAllowed', () => {
+  const { regionAllowed } = policies;
+  const euOnly = user({ dataRegions: ['EU'] });
+
+  it('does not constrain a caller without a region restriction', () => {
+    expect(regionAllowed(ctx(user()), { region: 'US' }, {}, NOW)).toBe(true);
+  });
+
+  it('allows an object of one of the caller’s regions and refuses any other', () => {
+    expect(regionAllowed(ctx(euOnly), { region: 'EU' }, {}, NOW)).toBe(true);
+    expect(regionAllowed(ctx(euOnly), { region: 'US' }, {}, NOW)).toBe(false);
+    expect(regionAllowed(ctx(user({ dataRegions: ['US', 'APAC'] })), { region: 'APAC' }, {}, NOW)).toBe(true);
+  });
+
+  it('refuses everything region-bound to a caller restricted to no region, and unknown regions to everyone restricted', () => {
+    expect(regionAllowed(ctx(user({ dataRegions: [] })), { region: 'EU' }, {}, NOW)).toBe(false);
+    expect(regionAllowed(ctx(euOnly), { region: 'MARS' }, {}, NOW)).toBe(false);
+    expect(regionAllowed(ctx(user({ dataRegions: ['MARS'] as never })), { region: 'MARS' }, {}, NOW)).toBe(false);
+  });
+
+  it('allows a root field and a reference stub without region (data access filtered), refuses a present but empty region', () => {
+    expect(regionAllowed(ctx(euOnly), undefined, {}, NOW)).toBe(true);
+    expect(regionAllowed(ctx(euOnly), { id: 'x' }, {}, NOW)).toBe(true);
+    expect(regionAllowed(ctx(euOnly), { id: 'x', region: null }, {}, NOW)).toBe(false);
+    expect(regionAllowed(ctx(euOnly), { id: 'x', region: '' }, {}, NOW)).toBe(false);
+  });
+
+  it('refuses an anonymous caller', () => {
+    expect(regionAllowed(ctx(anonymous), { region: 'EU' }, {}, NOW)).toBe(false);
+  });
+});
+
+describe('dataTagCleared', () => {
+  const { dataTagCleared } = policies;
+  const medical = user({ clearances: ['MEDICAL'] });
+
+  it('allows an untagged object to anyone, cleared or not', () => {
+    expect(dataTagCleared(ctx(user()), { dataTags: [] }, {}, NOW)).toBe(true);
+    expect(dataTagCleared(ctx(user()), { dataTags: null }, {}, NOW)).toBe(true);
+    expect(dataTagCleared(ctx(user()), { id: 'x' }, {}, NOW)).toBe(true);
+    expect(dataTagCleared(ctx(user()), undefined, {}, NOW)).toBe(true);
+  });
+
+  it('needs a clearance for every tag of the object', () => {
+    expect(dataTagCleared(ctx(medical), { dataTags: ['MEDICAL'] }, {}, NOW)).toBe(true);
+    expect(dataTagCleared(ctx(medical), { dataTags: ['MEDICAL', 'HAZMAT'] }, {}, NOW)).toBe(false);
+    expect(dataTagCleared(ctx(user()), { dataTags: ['HIGH_VALUE'] }, {}, NOW)).toBe(false);
+    expect(dataTagCleared(ctx(user({ clearances: ['HAZMAT', 'MEDICAL', 'GOVERNMENT', 'HIGH_VALUE'] })), { dataTags: ['GOVERNMENT', 'HAZMAT'] }, {}, NOW)).toBe(true);
+  });
+
+  it('refuses malformed tags and ignores unknown clearances', () => {
+    expect(dataTagCleared(ctx(medical), { dataTags: 'MEDICAL' }, {}, NOW)).toBe(false);
+    expect(dataTagCleared(ctx(medical), { dataTags: [{ $ne: null }] }, {}, NOW)).toBe(false);
+    expect(dataTagCleared(ctx(user({ clearances: ['SECRET'] as never })), { dataTags: ['SECRET'] }, {}, NOW)).toBe(false);
+  });
+
+  it('refuses an anonymous caller', () => {
+    expect(dataTagCleared(ctx(anonymous), { dataTags: [] }, {}, NOW)).toBe(false);
+  });
+});
+
 describe('driverOnShift', () => {
   const { driverOnShift } = policies;
   const amsterdam = { start: '08:00', end: '17:00', timeZone: 'Europe/Amsterdam' };

@@ -15,6 +15,9 @@ const MUTATION_ARGS: Readonly<Record<string, readonly string[]>> = {
   createShipment: ['input'],
   recordTrackingEvent: ['input'],
   updateShipmentDetails: ['id', 'input'],
+  // The audited reveals: what to reveal and why; the actor, time and elevation come from the platform.
+  revealShipment: ['id', 'reason', 'sensitive'],
+  revealUser: ['id', 'reason'],
   registerDevice: ['input'],
   recordSensorReading: ['input'],
   createTenant: ['input'],

@@ -52,6 +52,8 @@ const ID_OPERATIONS: Array<{ field: string; as: TenantPrincipal; query: string; 
     query: 'mutation ($v: ID!) { updateShipmentDetails(id: $v, input: { serviceLevel: "GROUND" }) { id } }',
     vars: (v) => ({ v }),
   },
+  { field: 'Mutation.revealShipment', as: admin, query: 'mutation ($v: ID!) { revealShipment(id: $v, reason: "nosql") { fields } }', vars: (v) => ({ v }) },
+  { field: 'Mutation.revealUser', as: secAdmin, query: 'mutation ($v: ID!) { revealUser(id: $v, reason: "nosql") { fields } }', vars: (v) => ({ v }) },
   { field: 'Mutation.approveElevation', as: secAdmin, query: 'mutation ($v: ID!) { approveElevation(id: $v) { id } }', vars: (v) => ({ v }) },
   { field: 'Mutation.denyElevation', as: secAdmin, query: 'mutation ($v: ID!) { denyElevation(id: $v, reason: "no") { id } }', vars: (v) => ({ v }) },
   {
@@ -74,7 +76,8 @@ const ID_OPERATIONS: Array<{ field: string; as: TenantPrincipal; query: string; 
   },
   {
     field: 'Mutation.recordSensorReading',
-    as: { ...admin, roles: ['DEVICE'], scopes: ['readings:write'], subjectType: 'device' },
+    // A seeded, active device of tenant A (the gateway checks the device's status on every request).
+    as: { ...admin, id: plan.devices.find((d) => d.tenantId === tenantA.id && d.kind === 'SENSOR_TAG')!.id, roles: ['DEVICE'], scopes: ['readings:write'], subjectType: 'device' },
     query: 'mutation ($i: RecordSensorReadingInput!) { recordSensorReading(input: $i) { id } }',
     vars: (v) => ({ i: { deviceId: v, shipmentId: shipmentA.id, clientReadingId: 'nosql-1', recordedAt: new Date().toISOString(), type: 'TEMPERATURE', value: 4, unit: 'CEL' } }),
   },

@@ -9,6 +9,7 @@ import type { AuditSink } from '../../../lib/audit';
 import { CLIENT_SECRET_PREFIX, generateSecret, hashSecret, verifyAgainstDecoy, verifySecret } from '../../../lib/auth/secrets';
 import type { Lockout } from '../../../lib/auth/lockout';
 import type { TenantPrincipal } from '../../../lib/context';
+import { abacAttributesOf } from './abac';
 import { newId, type ApiClientDoc, type ClientSecretDoc, type IdentityModels } from '../model';
 import type { CredentialMetrics } from './metrics';
 
@@ -149,6 +150,7 @@ export class ClientCredentials {
         scopes: granted,
         subjectType: 'client',
         partnerOf: (client.partnerOf ?? []).filter((t) => t !== client.tenantId),
+        ...abacAttributesOf(client),
       },
     };
   }

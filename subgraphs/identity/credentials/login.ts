@@ -12,7 +12,9 @@ import type { Lockout } from '../../../lib/auth/lockout';
 import { scopesForRoles } from '../../../lib/auth/scopes';
 import { verifyAgainstDecoy, verifySecret } from '../../../lib/auth/secrets';
 import type { TenantPrincipal } from '../../../lib/context';
+import { abacAttributesOf } from './abac';
 import type { IdentityModels, UserDoc } from '../model';
+import { userEmailFilter } from '../service';
 import type { CredentialMetrics } from './metrics';
 import { checkTotp } from './totp';
 
@@ -51,8 +53,10 @@ export class Login {
     const retryAfter = Math.max(await this.deps.lockout.retryAfter(accountKey), await this.deps.ipLockout.retryAfter(ipKey));
     if (retryAfter > 0) return { ok: false, error: 'locked_out', retryAfter };
 
-    const filter = { email, ...(req.tenantId ? { tenantId: req.tenantId } : {}) };
-    const matches = email ? await this.deps.models.User.find(filter).limit(2).lean<UserDoc[]>() : [];
+    // Emails are encrypted and indexed per tenant: without a tenant, this development-only login asks each tenant.
+    const tenantIds = req.tenantId ? [req.tenantId] : (await this.deps.models.Tenant.find({}, { _id: 1 }).lean<Array<{ _id: string }>>()).map((t) => t._id);
+    const filters = email ? await Promise.all(tenantIds.map((t) => userEmailFilter(this.deps.models, t, email))) : [];
+    const matches = filters.length ? await this.deps.models.User.find({ $or: filters }).limit(2).lean<UserDoc[]>() : [];
     const user = matches.length === 1 ? matches[0] : undefined;
     const now = this.deps.now();
 
@@ -99,6 +103,7 @@ export class Login {
         roles: [...user.roles],
         scopes: scopesForRoles(user.roles),
         subjectType: 'user',
+        ...abacAttributesOf(user),
         amr: ['pwd', 'otp', 'mfa'],
       },
     };

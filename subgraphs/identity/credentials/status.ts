@@ -9,7 +9,9 @@
  * - people signed in at their tenant's IdP (SSO): their IdP is the
  *   authority, unless identity knows them (SCIM `externalId` = the token's
  *   `sub`) and they are no longer ACTIVE;
- * - devices: not checked here (the device subgraph owns them).
+ * - devices: not judged here. The device subgraph owns them and answers
+ *   the gateway itself (`/internal/device-status`); asked here, identity
+ *   answers inactive (NOT_AUTHORITY), so a misrouted question fails closed.
  */
 import { activeElevationsFor } from '../elevation/service';
 import type { ApiClientDoc, IdentityModels, UserDoc } from '../model';
@@ -29,7 +31,9 @@ export interface PrincipalStatus {
   elevatedScopes?: string[];
   /** When the first of those elevations ends (epoch ms): the gateway must not reuse this answer beyond it. */
   elevationExpiresAt?: number;
-  /** Why not (UNKNOWN, TENANT_MISMATCH, CONTRACT_ENDED, or the record's status). */
+  /** Those elevations one by one: id and the role or scope each grants. */
+  elevations?: Array<{ id: string; role?: string; scope?: string }>;
+  /** Why not (UNKNOWN, TENANT_MISMATCH, CONTRACT_ENDED, NOT_AUTHORITY for a device, or the record's status). */
   reason?: string;
   /** The identity user the answer is about, when it differs from the principal id (SSO): the gateway forgets the answer when SCIM changes that user. */
   userId?: string;
@@ -38,10 +42,7 @@ export interface PrincipalStatus {
 const inactive = (reason: string, userId?: string): PrincipalStatus => ({ active: false, reason, ...(userId ? { userId } : {}) });
 
 export async function principalStatus(models: IdentityModels, q: StatusQuery, now: Date): Promise<PrincipalStatus> {
-  if (q.subjectType === 'device') {
-    // TODO(device identity): ask the device subgraph whether the device is ACTIVE (not QUARANTINED or RETIRED).
-    return { active: true };
-  }
+  if (q.subjectType === 'device') return inactive('NOT_AUTHORITY');
   if (q.subjectType === 'client') {
     const c = await models.ApiClient.findOne({ _id: q.id }, { tenantId: 1, status: 1, contractEndsAt: 1 }).lean<ApiClientDoc>();
     if (!c) return inactive('UNKNOWN');
@@ -65,5 +66,5 @@ export async function principalStatus(models: IdentityModels, q: StatusQuery, no
 async function elevations(models: IdentityModels, userId: string, tenantId: string, now: Date): Promise<Partial<PrincipalStatus>> {
   const e = await activeElevationsFor(models, userId, tenantId, now);
   if (!e.roles.length && !e.scopes.length) return {};
-  return { elevatedRoles: e.roles, elevatedScopes: e.scopes, ...(e.nextExpiryAt ? { elevationExpiresAt: e.nextExpiryAt.getTime() } : {}) };
+  return { elevatedRoles: e.roles, elevatedScopes: e.scopes, elevations: e.grants, ...(e.nextExpiryAt ? { elevationExpiresAt: e.nextExpiryAt.getTime() } : {}) };
 }

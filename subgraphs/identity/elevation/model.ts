@@ -5,6 +5,8 @@
  * import from ../model) so ../model.ts can mount it without an import cycle.
  */
 import { Schema, Types, type Connection, type Model } from 'mongoose';
+import { encryptedFields } from '../../../lib/crypto/model-encryption';
+import { storedPiiPaths } from '../../../lib/pii';
 
 /** What is stored. EXPIRED is computed, never stored. */
 export const STORED_ELEVATION_STATUSES = ['PENDING', 'APPROVED', 'DENIED'] as const;
@@ -45,14 +47,14 @@ const elevationSchema = new Schema<ElevationDoc>(
     requesterId: { type: String, required: true },
     role: { type: String, default: null },
     scope: { type: String, default: null },
-    reason: { type: String, required: true },
+    reason: { type: Schema.Types.Mixed, required: true },
     ticket: { type: String, required: true },
     requestedAt: { type: Date, required: true },
     durationMinutes: { type: Number, required: true, min: 1, max: 240 },
     status: { type: String, enum: STORED_ELEVATION_STATUSES, required: true },
     approvedBy: { type: String, default: null },
     deniedBy: { type: String, default: null },
-    denialReason: { type: String, default: null },
+    denialReason: { type: Schema.Types.Mixed, default: null },
     decidedAt: { type: Date, default: null },
     expiresAt: { type: Date, default: null },
     outsideChangeWindow: { type: Boolean, default: null },
@@ -66,6 +68,8 @@ elevationSchema.index({ tenantId: 1, requestedAt: -1, _id: -1 });
 elevationSchema.index({ tenantId: 1, requesterId: 1, requestedAt: -1, _id: -1 });
 // `activeElevationsFor` on every request: the caller's approvals not yet expired.
 elevationSchema.index({ tenantId: 1, requesterId: 1, status: 1, expiresAt: 1 });
+// Reasons are the requester's words about their work (SENSITIVE): envelopes under the requester's key.
+elevationSchema.plugin(encryptedFields, { collection: 'elevations', paths: storedPiiPaths('identity', 'elevations').map((p) => p.path), subjectPath: 'requesterId' });
 
 /** The elevation model on `conn`, compiled once per connection. */
 export function createElevationModel(conn: Connection): Model<ElevationDoc> {

@@ -273,6 +273,8 @@ export interface ActiveElevations {
   scopes: string[];
   /** When the first of them expires (cap any cache of this answer there); null when there are none. */
   nextExpiryAt: Date | null;
+  /** Each active elevation: its id and the role or scope it grants (what a SENSITIVE reveal names in its audit record). */
+  grants: Array<{ id: string; role?: string; scope?: string }>;
 }
 
 /**
@@ -287,14 +289,18 @@ export interface ActiveElevations {
  * const { roles, scopes } = await activeElevationsFor(models, principal.id, principal.tenantId, new Date());
  */
 export async function activeElevationsFor(models: Pick<IdentityModels, 'Elevation'>, userId: string, tenantId: string, now: Date): Promise<ActiveElevations> {
-  if (typeof userId !== 'string' || typeof tenantId !== 'string' || !userId || !tenantId) return { roles: [], scopes: [], nextExpiryAt: null };
+  if (typeof userId !== 'string' || typeof tenantId !== 'string' || !userId || !tenantId) return { roles: [], scopes: [], nextExpiryAt: null, grants: [] };
   const docs = await models.Elevation.find(
     { tenantId, requesterId: userId, ...statusFilter('APPROVED', now) },
     { role: 1, scope: 1, expiresAt: 1 },
-  ).lean<Array<Pick<ElevationDoc, 'role' | 'scope' | 'expiresAt'>>>();
+  ).lean<Array<Pick<ElevationDoc, '_id' | 'role' | 'scope' | 'expiresAt'>>>();
   const roles = [...new Set(docs.map((d) => d.role).filter((r): r is string => typeof r === 'string' && (PERSON_ROLES as readonly string[]).includes(r)))].sort();
   const granted = docs.map((d) => d.scope).filter((s): s is string => typeof s === 'string' && ELEVATABLE_SCOPES.has(s));
   const scopes = [...new Set([...granted, ...scopesForRoles(roles)])].sort();
   const expiries = docs.map((d) => d.expiresAt?.getTime()).filter((t): t is number => typeof t === 'number');
-  return { roles, scopes, nextExpiryAt: expiries.length ? new Date(Math.min(...expiries)) : null };
+  const grants = docs
+    .map((d) => ({ id: String(d._id), ...(typeof d.role === 'string' && roles.includes(d.role) ? { role: d.role } : {}), ...(typeof d.scope === 'string' && granted.includes(d.scope) ? { scope: d.scope } : {}) }))
+    .filter((g) => g.role !== undefined || g.scope !== undefined)
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { roles, scopes, nextExpiryAt: expiries.length ? new Date(Math.min(...expiries)) : null, grants };
 }

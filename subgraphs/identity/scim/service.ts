@@ -10,7 +10,7 @@ import type { AuditSink } from '../../../lib/audit';
 import { SCIM_TOKEN_PREFIX, generateSecret, tokenHash } from '../../../lib/auth/secrets';
 import { isDuplicateKey } from '../../../lib/errors';
 import { newId, type IdentityModels, type UserDoc } from '../model';
-import { normaliseEmail } from '../service';
+import { normaliseEmail, userEmailFilter } from '../service';
 import { ScimError, scimNotFound } from './errors';
 import type { ScimUserChanges, ScimUserInput } from './resource';
 
@@ -94,8 +94,8 @@ export class ScimService {
   }
 
   async list(tenantId: string, userName: string | undefined, startIndex: number, count: number): Promise<{ total: number; users: UserDoc[] }> {
-    const filter: Record<string, unknown> = this.visible(tenantId);
-    if (userName !== undefined) filter.email = userName.normalize('NFC').trim().toLowerCase();
+    let filter: Record<string, unknown> = this.visible(tenantId);
+    if (userName !== undefined) filter = { ...filter, ...(await userEmailFilter(this.models, tenantId, userName)) };
     const [total, users] = await Promise.all([
       this.models.User.countDocuments(filter),
       count === 0 ? [] : this.models.User.find(filter).sort({ createdAt: 1, _id: 1 }).skip(startIndex - 1).limit(count).lean<UserDoc[]>(),

@@ -243,6 +243,25 @@ describe('aggregate', () => {
     ]);
   });
 
+  test('pipelines that read the stored documents without copying them leave them unchanged', async () => {
+    const before = await Parcel.find().sort({ sentAt: 1, weight: 1 }).lean();
+    // The shape of the platform's event pages: $match, $sort, $group of whole documents, $project with $slice.
+    const pages = await Parcel.aggregate([
+      { $match: { carrier: { $in: ['DHL', 'UPS'] } } },
+      { $sort: { sentAt: -1, _id: -1 } },
+      { $group: { _id: '$carrier', total: { $sum: 1 }, docs: { $push: '$$ROOT' } } },
+      { $project: { total: 1, docs: { $slice: ['$docs', 2] } } },
+      { $sort: { _id: 1 } },
+    ]);
+    expect(pages.map((p) => [p._id, p.total, p.docs.length])).toEqual([
+      ['DHL', 2, 2],
+      ['UPS', 3, 2],
+    ]);
+    // Stages that do write into their input ($addFields, $unwind, nested $project) still get copies.
+    await Parcel.aggregate([{ $addFields: { weight: 99, extra: true } }, { $unwind: '$tags' }, { $project: { 'tags': 0 } }]);
+    expect(await Parcel.find().sort({ sentAt: 1, weight: 1 }).lean()).toEqual(before);
+  });
+
   test('an unknown stage is refused with 40324 naming the stage', async () => {
     const err = await rejection(Parcel.aggregate([{ $frobnicate: {} } as any]).exec());
     expect(err).toBeInstanceOf(mongoose.mongo.MongoServerError);

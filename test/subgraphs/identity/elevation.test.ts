@@ -179,13 +179,13 @@ describe('lifecycle with a frozen clock: request → approve → active → expi
     clock.advance(89 * MINUTE);
     expect((await kit.gql(ACTIVE, {}, as(requester))).data!.myActiveElevations.map((x: any) => x.id)).toEqual([e.id]);
     const active = await activeElevationsFor(models, requester.id, requester.tenantId, clock.now());
-    expect(active).toEqual({ roles: ['TENANT_ADMIN'], scopes: [...scopesForRoles(['TENANT_ADMIN'])].sort(), nextExpiryAt: new Date(expiresAt) });
+    expect(active).toEqual({ roles: ['TENANT_ADMIN'], scopes: [...scopesForRoles(['TENANT_ADMIN'])].sort(), nextExpiryAt: new Date(expiresAt), grants: [{ id: e.id, role: 'TENANT_ADMIN' }] });
 
     // At expiresAt it is gone: nothing ran, the clock moved.
     clock.advance(1 * MINUTE);
     expect(clock.now().toISOString()).toBe(expiresAt);
     expect((await kit.gql(ACTIVE, {}, as(requester))).data!.myActiveElevations).toEqual([]);
-    expect(await activeElevationsFor(models, requester.id, requester.tenantId, clock.now())).toEqual({ roles: [], scopes: [], nextExpiryAt: null });
+    expect(await activeElevationsFor(models, requester.id, requester.tenantId, clock.now())).toEqual({ roles: [], scopes: [], nextExpiryAt: null, grants: [] });
     expect(await statusOf(e.id)).toBe('APPROVED'); // never written: EXPIRED is read from expiresAt
     expect(eventsFor(e.id).map((x) => x.type)).toEqual(['elevation.requested', 'elevation.approved']);
 

@@ -80,7 +80,10 @@ describe('createUser', () => {
     const res = await kit.gql(CREATE_USER, { input: { email: '  Ada.Lovelace@Northwind.Example ', name: 'Ada Lovelace', roles: ['DISPATCHER', 'DISPATCHER', 'AUDITOR'] } }, secAdminA());
     expect(res.errors).toBeUndefined();
     const user = res.data!.createUser;
-    expect(user).toMatchObject({ tenantId: kit.plan.tenants[0].id, email: 'ada.lovelace@northwind.example', name: 'Ada Lovelace', roles: ['DISPATCHER', 'AUDITOR'], mfaEnrolled: false, lastLoginAt: null, status: 'ACTIVE' });
+    // Masked in the answer too (someone else's account); the audited reveal shows what was stored.
+    expect(user).toMatchObject({ tenantId: kit.plan.tenants[0].id, email: 'a***@northwind.example', name: 'A*** L***', roles: ['DISPATCHER', 'AUDITOR'], mfaEnrolled: false, lastLoginAt: null, status: 'ACTIVE' });
+    const shown = await kit.gql(`mutation($id: ID!) { revealUser(id: $id, reason: "IAM-1: check the new account") { user { email name } } }`, { id: user.id }, secAdminA());
+    expect(shown.data!.revealUser.user).toEqual({ email: 'ada.lovelace@northwind.example', name: 'Ada Lovelace' });
     const event = kit.audit.events.find((e) => e.type === 'user.created' && e.target === `User:${user.id}`)!;
     expect(event).toMatchObject({ tenantId: kit.plan.tenants[0].id, actor: `user:${demoUser(kit.plan, 0, 'SECURITY_ADMIN').id}`, details: { roles: ['DISPATCHER', 'AUDITOR'] } });
     expect(JSON.stringify(event)).not.toMatch(/ada|lovelace/i);

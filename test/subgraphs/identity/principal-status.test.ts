@@ -3,7 +3,8 @@
  * every (uncached) request: users known and ACTIVE in the token's tenant;
  * clients ACTIVE in their tenant before their contract end; SSO principals
  * active unless identity knows them (SCIM externalId = sub) as inactive;
- * devices not judged here. Only the gateway (a system principal) may ask.
+ * devices not judged here (inactive: NOT_AUTHORITY, the device subgraph
+ * answers for them). Only the gateway (a system principal) may ask.
  */
 import { demoUser, startIdentity, SYSTEM, type IdentityKit } from './kit';
 
@@ -51,8 +52,8 @@ test('SSO principals: their IdP decides, unless identity knows the subject as an
   expect((await ask()).body).toEqual({ active: false, reason: 'DEPROVISIONED', userId: u.id });
 });
 
-test('devices are not judged here (the device subgraph owns them)', async () => {
-  expect((await status({ id: kit.plan.devices[0].id, tenantId: kit.plan.devices[0].tenantId, subjectType: 'device' })).body).toEqual({ active: true });
+test('devices are not judged here (the device subgraph owns them): a misrouted question fails closed', async () => {
+  expect((await status({ id: kit.plan.devices[0].id, tenantId: kit.plan.devices[0].tenantId, subjectType: 'device' })).body).toEqual({ active: false, reason: 'NOT_AUTHORITY' });
 });
 
 test('only the gateway may ask; bad requests are 400', async () => {

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { connectDataStores, type DataStores } from '../../../lib/db';
 import { demoPlan } from '../../../lib/demo';
+import { testFieldCrypto } from '../../kit/crypto';
 import { startDevDb, type DevDb } from '../../../devdb';
-import { createModels, type PrivacyModels } from '../../../subgraphs/privacy/model';
+import { createModels, settingsId, type PrivacyModels } from '../../../subgraphs/privacy/model';
 import { seed } from '../../../subgraphs/privacy/seed';
 
 let devdb: DevDb;
@@ -12,7 +13,7 @@ const plan = demoPlan();
 
 beforeAll(async () => {
   devdb = await startDevDb({ port: 0 });
-  stores = await connectDataStores(devdb.uri, `test_privacy_seed_${randomBytes(4).toString('hex')}`);
+  stores = await connectDataStores(devdb.uri, `test_privacy_seed_${randomBytes(4).toString('hex')}`, testFieldCrypto());
   models = createModels(stores.forRegion());
 });
 afterAll(async () => {
@@ -41,7 +42,8 @@ describe('seed', () => {
   test('is idempotent and keeps changes made since', async () => {
     const before = { settings: await models.PrivacySettings.countDocuments(), requests: await models.DataSubjectRequest.countDocuments() };
     const subject = plan.shipments[0].recipientSubjectId;
-    await models.PrivacySettings.updateOne({ tenantId: plan.shipments[0].tenantId, subjectId: subject }, { $set: { notificationChannels: ['PUSH'] } });
+    const tenantId = plan.shipments[0].tenantId;
+    await models.PrivacySettings.updateOne({ _id: settingsId(tenantId, subject), tenantId, subjectId: subject }, { $set: { notificationChannels: ['PUSH'] } });
     await models.DataSubjectRequest.deleteMany({ tenantId: plan.tenants[1].id, kind: 'ACCESS' });
     await seed(stores.forRegion(), plan);
     expect(await models.PrivacySettings.countDocuments()).toBe(before.settings);

@@ -26,6 +26,20 @@ export const adminA = userOf(tenantA.id, 'TENANT_ADMIN', ['DISPATCHER']);
 export const adminB = userOf(tenantB.id, 'TENANT_ADMIN', ['DISPATCHER']);
 export const system = systemPrincipal('test');
 
+/**
+ * `principal` with an active just-in-time elevation to `role`, as the
+ * gateway merges it (gateway/principal-status.ts): the role added, and the
+ * elevation named in `elevations`. test/e2e/reveal.test.ts goes through the
+ * real elevation lifecycle.
+ */
+export function withElevation(principal: Principal, role: string, elevationId = 'elevation-test-1'): Principal {
+  if (principal.kind !== 'user') throw new Error('only people are elevated');
+  return { ...principal, roles: [...new Set([...principal.roles, role])], elevations: [...(principal.elevations ?? []), { id: elevationId, role }] };
+}
+
+/** Tenant A's admin, elevated to TENANT_ADMIN (the SENSITIVE reveal needs the capable role through an active elevation). */
+export const elevatedAdminA = withElevation(adminA, 'TENANT_ADMIN');
+
 export type GraphQLResult<T = any> = GraphQLResponse<T>;
 
 export interface Kit extends SubgraphKit {
@@ -90,6 +104,32 @@ export const RECORD = /* GraphQL */ `
     }
   }
 `;
+
+export const REVEAL = /* GraphQL */ `
+  mutation Reveal($id: ID!, $reason: String!, $sensitive: Boolean) {
+    revealShipment(id: $id, reason: $reason, sensitive: $sensitive) {
+      fields sensitive revealedAt expiresAt
+      shipment {
+        id deliveryNotes
+        origin { line1 line2 city postalCode countryIso3 }
+        destination { line1 line2 city postalCode countryIso3 }
+        recipient { name phone email }
+        proofOfDelivery { outcome signerName signatureRef photoRefs geo { latitude longitude } }
+        events(first: 5) { edges { node { id coordinates { latitude longitude } location { city postalCode } } } }
+      }
+    }
+  }
+`;
+
+/**
+ * The shipment's personal data through the audited reveal (reads elsewhere
+ * are masked), as `principal` (default tenant A's admin); throws on errors.
+ */
+export async function revealed(kit: SubgraphKit, id: string, principal: Principal = adminA, sensitive = false): Promise<any> {
+  const res = await kit.gql(REVEAL, { id, reason: 'TEST-1: checking what was stored', sensitive }, principal);
+  if (res.errors) throw new Error(`revealShipment failed: ${JSON.stringify(res.errors)}`);
+  return res.data.revealShipment.shipment;
+}
 
 /** Creates a shipment as `principal` and returns it (with its token). */
 export async function createShipment(kit: Kit, overrides: Record<string, unknown> = {}, principal: Principal = adminA): Promise<any> {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { startDevDb, type DevDb } from '../../../devdb';
 import { connectDataStores, type DataStores } from '../../../lib/db';
 import { demoPlan } from '../../../lib/demo';
+import { testFieldCrypto } from '../../kit/crypto';
 import { createModels, type ShipmentModels } from '../../../subgraphs/shipment/model';
 import { demoTrackingLinks, seed } from '../../../subgraphs/shipment/seed';
 import { demoShipmentData } from '../../../subgraphs/shipment/seed-data';
@@ -21,7 +22,7 @@ let models: ShipmentModels;
 
 beforeAll(async () => {
   devdb = await startDevDb({ port: 0 });
-  stores = await connectDataStores(devdb.uri, `test_shipment_seed_${randomBytes(4).toString('hex')}`);
+  stores = await connectDataStores(devdb.uri, `test_shipment_seed_${randomBytes(4).toString('hex')}`, testFieldCrypto());
   models = createModels(stores.forRegion());
   await seed(stores.forRegion(), plan, { anchor });
 }, 30_000);

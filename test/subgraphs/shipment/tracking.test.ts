@@ -5,7 +5,7 @@
  * anonymous public tracking view.
  */
 import { seed, demoTrackingLinks } from '../../../subgraphs/shipment/seed';
-import { RECORD, adminA, adminB, anonymous, codes, createShipment, plan, reasons, recordEvent, startKit, system, tenantA, userOf, type Kit } from './kit';
+import { RECORD, adminA, adminB, anonymous, codes, createShipment, elevatedAdminA, plan, reasons, recordEvent, revealed, startKit, system, tenantA, userOf, type Kit } from './kit';
 
 let kit: Kit;
 
@@ -72,7 +72,10 @@ describe('recordTrackingEvent', () => {
     });
     const h = await history(s.id);
     expect(h).toMatchObject({ status: 'IN_TRANSIT', statusDetail: 'Departed facility', latestEvent: { id: res.data.recordTrackingEvent.id } });
-    expect(h.events.edges[0].node.coordinates).toEqual({ latitude: 51.34 });
+    // Masked to city level by default; the audited, elevated reveal shows the position as reported.
+    expect(h.events.edges[0].node.coordinates).toEqual({ latitude: 51.3 });
+    const shown = await revealed(kit, s.id, elevatedAdminA, true);
+    expect(shown.events.edges[0].node).toMatchObject({ coordinates: { latitude: 51.34, longitude: 12.37 }, location: { postalCode: '04109' } });
   });
 
   test('takes the source from the caller, never from the input', async () => {
@@ -184,12 +187,14 @@ describe('recordTrackingEvent', () => {
     await recordEvent(kit, s.id, 'ATTEMPT_FAILED', -60, { proofOfDelivery: { outcome: 'FAILED', failureReason: 'RECIPIENT_ABSENT', capturedAt: minutesAgo(60), photoRefs: ['demo://p/1.jpg'] } });
     expect((await history(s.id)).proofOfDelivery).toMatchObject({ outcome: 'FAILED', failureReason: 'RECIPIENT_ABSENT', scannedBarcodes: [], pinVerified: false });
     const capturedAt = minutesAgo(10);
-    await recordEvent(kit, s.id, 'DELIVERED', -10, {
+    const delivered = await recordEvent(kit, s.id, 'DELIVERED', -10, {
       proofOfDelivery: { outcome: 'SUCCEEDED', signerName: 'Test Signer', signerRelationship: 'NEIGHBOUR', scannedBarcodes: ['376123450000000017'], pinVerified: true, capturedAt, geo: { latitude: 52.5, longitude: 13.4 } },
     });
+    expect(delivered.errors).toBeUndefined();
     const h = await history(s.id);
     expect(h.status).toBe('DELIVERED');
-    expect(h.proofOfDelivery).toMatchObject({ outcome: 'SUCCEEDED', signerName: 'Test Signer', scannedBarcodes: ['376123450000000017'], pinVerified: true, deviceId: null, geo: { latitude: 52.5 } });
+    expect(h.proofOfDelivery).toMatchObject({ outcome: 'SUCCEEDED', signerName: 'T*** S***', scannedBarcodes: ['376123450000000017'], pinVerified: true, deviceId: null, geo: { latitude: 52.5 } });
+    expect((await revealed(kit, s.id)).proofOfDelivery).toMatchObject({ signerName: 'Test Signer', geo: { latitude: 52.5, longitude: 13.4 } });
     expect(Date.parse(h.proofOfDelivery.retainUntil) - Date.parse(capturedAt)).toBe(30 * 24 * 60 * 60 * 1000);
     // An older proof arriving late does not replace the newer one.
     await recordEvent(kit, s.id, 'ATTEMPT_FAILED', -30, { proofOfDelivery: { outcome: 'FAILED', failureReason: 'NO_ACCESS', capturedAt: minutesAgo(30) } });
