@@ -152,15 +152,18 @@ interface Accessor {
   set(doc: object, path: string, value: unknown): void;
 }
 
+/** The value at a dotted path of a plain object (undefined when a step is missing). */
+export function valueAtPath(doc: unknown, path: string): unknown {
+  let v = doc;
+  for (const part of path.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[part];
+  }
+  return v;
+}
+
 const plainAccess: Accessor = {
-  get(doc, path) {
-    let v: unknown = doc;
-    for (const part of path.split('.')) {
-      if (v === null || typeof v !== 'object') return undefined;
-      v = (v as Record<string, unknown>)[part];
-    }
-    return v;
-  },
+  get: valueAtPath,
   set(doc, path, value) {
     const parts = path.split('.');
     let o = doc as Record<string, unknown>;
@@ -198,7 +201,8 @@ const accessOf = (doc: object): Accessor => (isHydrated(doc) ? hydratedAccess : 
 const hydratedWrite: Accessor = { get: hydratedAccess.get, set: (doc, path, value) => (doc as HydratedLike).set(path, value) };
 const writeAccessOf = (doc: object): Accessor => (isHydrated(doc) ? hydratedWrite : plainAccess);
 
-function idString(id: unknown): string | undefined {
+/** A document id as a string: the string itself, or an ObjectId's hex form. */
+export function idString(id: unknown): string | undefined {
   if (typeof id === 'string' && id.length > 0) return id;
   if (id && typeof (id as { toHexString?: unknown }).toHexString === 'function') return (id as { toHexString(): string }).toHexString();
   return undefined;
@@ -308,6 +312,8 @@ export async function encryptDocuments(model: Model<any>, docs: readonly object[
 
 function decryptOne(crypto: FieldCrypto, spec: Spec, doc: object, pending: Array<Promise<void>>): void {
   const a = accessOf(doc);
+  // Tenant, subject and id are the same for every path of the document: resolved once, at its first envelope.
+  let base: FieldContext | PlaintextWriteRefusedError | undefined;
   for (const path of spec.paths) {
     const stored = a.get(doc, path);
     if (!isEnvelope(stored)) continue;
@@ -316,10 +322,19 @@ function decryptOne(crypto: FieldCrypto, spec: Spec, doc: object, pending: Array
       a.set(doc, path, null);
       crypto.onUnreadable?.({ collection: spec.collection, path, documentId, reason });
     };
+    if (base === undefined) {
+      try {
+        base = contextOf(spec, a, doc, path);
+      } catch (err) {
+        if (!(err instanceof PlaintextWriteRefusedError)) throw err;
+        base = err;
+      }
+    }
     let ctx: FieldContext;
     let keyId: string;
     try {
-      ctx = contextOf(spec, a, doc, path);
+      if (base instanceof PlaintextWriteRefusedError) throw base;
+      ctx = { ...base, field: path };
       keyId = readKeyRef(stored).keyId;
     } catch (err) {
       if (err instanceof DecryptionFailedError || err instanceof PlaintextWriteRefusedError) {
@@ -368,9 +383,12 @@ function keyIdsOf(spec: Spec, docs: readonly object[]): Set<string> {
   return ids;
 }
 
-async function decryptAll(crypto: FieldCrypto, spec: Spec, docs: readonly object[]): Promise<void> {
-  if (docs.length === 0) return;
-  await crypto.vault.prefetch(keyIdsOf(spec, docs));
+/** Decrypts in place; does nothing (and needs no vault) when no document holds an envelope. */
+async function decryptAll(conn: Connection, spec: Spec, docs: readonly object[]): Promise<void> {
+  const keyIds = keyIdsOf(spec, docs);
+  if (keyIds.size === 0) return;
+  const crypto = cryptoFor(conn);
+  await crypto.vault.prefetch(keyIds);
   const pending: Array<Promise<void>> = [];
   for (const doc of docs) decryptOne(crypto, spec, doc, pending);
   if (pending.length) await Promise.all(pending);
@@ -382,9 +400,8 @@ async function decryptAll(crypto: FieldCrypto, spec: Spec, docs: readonly object
  */
 export async function decryptDocuments(model: Model<any>, docs: readonly object[]): Promise<void> {
   const spec = declared.get(model.schema as Schema);
-  if (!spec || docs.length === 0 || isOff(model.db)) return;
-  if (keyIdsOf(spec, docs).size === 0) return;
-  await decryptAll(cryptoFor(model.db), spec, docs);
+  if (!spec || isOff(model.db)) return;
+  await decryptAll(model.db, spec, docs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -635,8 +652,7 @@ export function encryptedFields(schema: Schema, options: EncryptedFieldsOptions)
     const docs = (Array.isArray(res) ? res : [res]).filter((d): d is object => d !== null && typeof d === 'object');
     // findOneAndUpdate with includeResultMetadata returns { value, ok }.
     const list = docs.flatMap((d) => ('value' in d && 'ok' in d && Object.keys(d).length <= 3 ? [(d as { value: unknown }).value] : [d])).filter((d): d is object => !!d && typeof d === 'object');
-    if (keyIdsOf(spec, list).size === 0) return;
-    await decryptAll(cryptoFor(this.model.db), spec, list);
+    await decryptAll(this.model.db, spec, list);
   });
 }
 

@@ -41,7 +41,7 @@ import type { Connection, Model } from 'mongoose';
 import { DecryptionFailedError, KeyVaultError } from './errors';
 import { openValue, readKeyRef, sealValue, type FieldContext, type PlainValue } from './fields';
 import type { DataKeyInfo, KeyVault } from './key-vault';
-import { encryptedFieldsOf, isEnvelope } from './model-encryption';
+import { encryptedFieldsOf, idString, isEnvelope, valueAtPath as getPath } from './model-encryption';
 import { retireIfUnused } from './rotation';
 import type { DataKeyRecord } from './vault-store';
 
@@ -181,21 +181,6 @@ function targetsOf(models: readonly Model<any>[]): Target[] {
     out.push({ model, collection: spec.collection, paths: [...spec.paths], tenantPath: spec.tenantPath ?? 'tenantId', subjectPath: spec.subjectPath });
   }
   return out;
-}
-
-function getPath(doc: unknown, path: string): unknown {
-  let v = doc;
-  for (const part of path.split('.')) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[part];
-  }
-  return v;
-}
-
-function idString(id: unknown): string | undefined {
-  if (typeof id === 'string' && id.length > 0) return id;
-  if (id && typeof (id as { toHexString?: unknown }).toHexString === 'function') return (id as { toHexString(): string }).toHexString();
-  return undefined;
 }
 
 function projectionOf(t: Target): Record<string, 1> {

@@ -5,20 +5,11 @@
  * through GraphQL, and holds nothing but envelopes (or null); the values
  * written are nowhere in the stored bytes.
  */
-import { isEnvelope } from '../../lib/crypto/model-encryption';
+import { isEnvelope, valueAtPath as valueAt } from '../../lib/crypto/model-encryption';
 import { PII_STORAGE } from '../../lib/pii';
 import { SUBGRAPH_NAMES } from '../../schema';
 import { startSubgraph, type SubgraphKit } from '../kit/subgraph';
 import { adminA, CREATE, RECORD, shipmentInput, uniqueTrackingNumber } from '../subgraphs/shipment/kit';
-
-function valueAt(doc: unknown, path: string): unknown {
-  let v = doc;
-  for (const part of path.split('.')) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[part];
-  }
-  return v;
-}
 
 async function assertEncryptedAtRest(kit: SubgraphKit, subgraph: (typeof SUBGRAPH_NAMES)[number]): Promise<number> {
   let checked = 0;
