@@ -25,6 +25,8 @@ export interface Measurement {
   requests: number;
   p50Ms: number;
   p99Ms: number;
+  /** Mean latency (autocannon's percentiles are whole milliseconds; the mean is not). */
+  meanMs: number;
   /** Socket errors + timeouts + non-2xx responses + responses carrying GraphQL `errors`. */
   errors: number;
   errorDetail: { socket: number; timeouts: number; non2xx: number; graphqlErrors: number };
@@ -115,6 +117,7 @@ export async function measure(opts: LoadOptions, gateway: ChildHandle<unknown>, 
     requests,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
+    meanMs: result.latency.mean,
     errors: errorDetail.socket + errorDetail.timeouts + errorDetail.non2xx + errorDetail.graphqlErrors,
     errorDetail,
     gatewayCpuMsPerReq: per(cpuMs(g0.cpu, g1.cpu)),

@@ -31,8 +31,12 @@ export interface Ratio {
   median: number;
   min: number;
   max: number;
-  /** The issue's goal, when it sets one. */
+  /** The issue's goal for the req/s ratio (at least), when it sets one. */
   goal?: number;
+  /** Median of the per-round ratios of mean latency (numerator ÷ denominator; autocannon's p50 is whole milliseconds). */
+  latency: number;
+  /** The issue's goal for the latency ratio (at most), when it sets one. */
+  latencyGoal?: number;
   /**
    * Median per-round ratio of gateway CPU per request, denominator ÷
    * numerator: how many times less gateway CPU the numerator spends per
@@ -81,23 +85,37 @@ export function summarise(target: TargetName, rounds: BenchResult['rounds'], res
   };
 }
 
-/** The issue's goals: secured Tracksafe against each peer. */
-const GOALS: Array<[TargetName, TargetName, number | undefined]> = [
-  ['tracksafe-secured', 'apollo-gateway', 1.2],
-  ['tracksafe-secured', 'hive-nodedup', 1.4],
-  ['tracksafe-secured', 'hive-dedup', 1.15],
-  ['tracksafe-secured', 'tracksafe-off', undefined],
-  ['tracksafe-off', 'apollo-gateway', undefined],
+/** The pairs reported, with the issue's goals: secured Tracksafe against each peer, and against itself without encryption. */
+const PAIRS: Array<{ a: TargetName; b: TargetName; goal?: number; latencyGoal?: number }> = [
+  { a: 'tracksafe-secured', b: 'apollo-gateway', goal: 1.2 },
+  { a: 'tracksafe-secured', b: 'hive-nodedup', goal: 1.4 },
+  { a: 'tracksafe-secured', b: 'hive-dedup', goal: 1.15 },
+  // Encryption on against off, everything else equal: at most 1.15 × the plaintext latency.
+  { a: 'tracksafe-secured', b: 'tracksafe-plaintext', latencyGoal: 1.15 },
+  { a: 'tracksafe-secured', b: 'tracksafe-off' },
+  { a: 'tracksafe-off', b: 'apollo-gateway' },
 ];
 
 export function ratios(rounds: BenchResult['rounds']): Ratio[] {
   const out: Ratio[] = [];
-  for (const [a, b, goal] of GOALS) {
+  for (const { a, b, goal, latencyGoal } of PAIRS) {
     const pairs = rounds.filter((r) => r.results[a] && r.results[b]).map((r) => [r.results[a]!, r.results[b]!] as const);
     const per = pairs.map(([x, y]) => x.rps / y.rps).filter((x) => Number.isFinite(x));
     if (!per.length) continue;
     const cpu = pairs.map(([x, y]) => y.gatewayCpuMsPerReq / x.gatewayCpuMsPerReq).filter((x) => Number.isFinite(x));
-    out.push({ label: `${a} ÷ ${b}`, numerator: a, denominator: b, median: median(per), min: Math.min(...per), max: Math.max(...per), ...(goal ? { goal } : {}), cpuEfficiency: median(cpu) });
+    const latency = pairs.map(([x, y]) => x.meanMs / y.meanMs).filter((x) => Number.isFinite(x));
+    out.push({
+      label: `${a} ÷ ${b}`,
+      numerator: a,
+      denominator: b,
+      median: median(per),
+      min: Math.min(...per),
+      max: Math.max(...per),
+      ...(goal ? { goal } : {}),
+      latency: median(latency),
+      ...(latencyGoal ? { latencyGoal } : {}),
+      cpuEfficiency: median(cpu),
+    });
   }
   return out;
 }
@@ -122,12 +140,15 @@ export function markdown(r: BenchResult): string {
   if (r.ratios.length) {
     lines.push(
       '',
-      '| ratio (each round\'s pair, then the median) | req/s ratio | min – max | goal (req/s) | gateway CPU efficiency (÷ CPU ms/req) |',
-      '|---|---:|---:|---|---:|',
+      '| ratio (each round\'s pair, then the median) | req/s ratio | min – max | mean latency ratio | goal | gateway CPU efficiency (÷ CPU ms/req) |',
+      '|---|---:|---:|---:|---|---:|',
     );
     for (const q of r.ratios) {
-      const goal = q.goal ? `≥ ${q.goal} ${q.median >= q.goal ? '✅ met' : '❌ not met'}` : '';
-      lines.push(`| ${q.label} | ${f(q.median, 2)} | ${f(q.min, 2)} – ${f(q.max, 2)} | ${goal} | ${f(q.cpuEfficiency, 2)} |`);
+      const goals = [
+        q.goal ? `req/s ≥ ${q.goal} ${q.median >= q.goal ? '✅ met' : '❌ not met'}` : '',
+        q.latencyGoal ? `latency ≤ ${q.latencyGoal} ${q.latency <= q.latencyGoal ? '✅ met' : '❌ not met'}` : '',
+      ].filter(Boolean);
+      lines.push(`| ${q.label} | ${f(q.median, 2)} | ${f(q.min, 2)} – ${f(q.max, 2)} | ${f(q.latency, 2)} | ${goals.join('; ')} | ${f(q.cpuEfficiency, 2)} |`);
     }
   }
   lines.push('', 'Per round (req/s, load average before):', '');

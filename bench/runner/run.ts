@@ -18,7 +18,7 @@ import { spawnChild, type ChildHandle } from './child';
 import { measure, warmUp } from './load';
 import { type BenchResult, markdown, ratios, summarise } from './report';
 import { DEFAULTS, type Scenario } from './scenario';
-import { TARGETS, TARGET_NAMES, type TargetName, hiveInstalled } from './targets';
+import { DEFAULT_TARGETS, TARGETS, type SubgraphSet, type TargetName, hiveInstalled } from './targets';
 import { BENCH_ISSUER, SHIPMENTS_PER_TENANT, createBenchKeys, internalJwks, openPlatformKeys } from './world';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../schema';
 import type { TargetStart } from '../targets/types';
@@ -55,8 +55,6 @@ export interface RunOutput {
   markdown: string;
   files: string[];
 }
-
-type SubgraphSet = 'secured' | 'open';
 
 /** The running processes: the database, the subgraphs (per set) and one gateway per target. */
 export interface World {
@@ -141,6 +139,8 @@ export async function startWorld(wanted: readonly TargetName[], log: (line: stri
           const child = await spawnChild<{ url: string }>({
             name: `${name}:${set}`,
             entry: path.join(__dirname, 'subgraph.ts'),
+            // The plaintext set runs with production settings (benchConfig) but a staging process environment:
+            // the product refuses encryption off where APP_ENV=production.
             env: { ...base, APP_ENV: set === 'secured' ? 'production' : 'staging', BENCH_SUBGRAPH: `${name}:${set}`, BENCH_MONGO_URI: database.info.mongoUri, BENCH_INTERNAL_JWKS: jwks },
             logFile: path.join(logDir, `${name}-${set}.log`),
           });
@@ -160,7 +160,7 @@ export async function startWorld(wanted: readonly TargetName[], log: (line: stri
         const child = await spawnChild<{ url: string }>({
           name: t,
           entry: path.join(__dirname, 'gateway.ts'),
-          env: { ...base, APP_ENV: def.subgraphs === 'secured' ? 'production' : 'staging', BENCH_TARGET: JSON.stringify(start) },
+          env: { ...base, APP_ENV: def.subgraphs === 'open' ? 'staging' : 'production', BENCH_TARGET: JSON.stringify(start) },
           logFile: path.join(logDir, `${t}.log`),
         });
         children.push(child);
@@ -231,7 +231,7 @@ export async function runScenario(world: World, scenario: Scenario, opts: Measur
   for (const name of opts.profile ?? []) {
     const [sg, set] = name.split(':') as [SubgraphName, SubgraphSet];
     const child = name === 'database' ? database : set ? world.subgraphs[set]?.[sg] : gateways.get(name as TargetName);
-    if (!child) throw new Error(`nothing to profile called ${name} (a target, "database" or "<subgraph>:secured|open")`);
+    if (!child) throw new Error(`nothing to profile called ${name} (a target, "database" or "<subgraph>:secured|plaintext|open")`);
     profiled.push([name.replace(':', '-'), child]);
   }
   if (profiled.length) mkdirSync(profileDir, { recursive: true });
@@ -286,7 +286,7 @@ export async function runScenario(world: World, scenario: Scenario, opts: Measur
 export async function runBench(opts: RunOptions): Promise<RunOutput> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const scenario = typeof opts.scenario === 'string' ? await loadScenario(opts.scenario) : opts.scenario;
-  const world = await startWorld(opts.targets ?? scenario.targets ?? [...TARGET_NAMES], log);
+  const world = await startWorld(opts.targets ?? scenario.targets ?? [...DEFAULT_TARGETS], log);
   let ok = false;
   try {
     const out = await runScenario(world, scenario, opts);

@@ -47,7 +47,7 @@ export interface Scenario {
    * @default no GraphQL errors and some data
    */
   check?(operation: string, body: { data?: unknown; errors?: unknown[] }): string | undefined;
-  /** @default every target (bench/runner/targets.ts) */
+  /** @default DEFAULT_TARGETS (bench/runner/targets.ts): every peer, not tracksafe-plaintext */
   targets?: TargetName[];
   defaults?: Partial<ScenarioDefaults>;
 }

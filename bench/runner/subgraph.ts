@@ -6,6 +6,9 @@
  *   the gateway's public internal keys, `BENCH_INTERNAL_JWKS`),
  *   graphql-shield rules compiled from the directives, audit to the
  *   database;
+ * - plaintext ("<name>:plaintext"): secured as above, but reading the
+ *   plaintext copy of the data with field encryption off — the other half
+ *   of the encryption benchmark (pii100);
  * - open ("<name>:open"): the same subgraph with `security: 'off'` (the
  *   bench-only switch: every caller is a system principal, no rules),
  *   APP_ENV staging.
@@ -29,11 +32,12 @@ serveChild<{ url: string }>(async () => {
   const [name, kind] = (process.env.BENCH_SUBGRAPH ?? '').split(':');
   const dir = process.env.BENCH_DIR;
   const mongoUri = process.env.BENCH_MONGO_URI;
-  if (!isSubgraphName(name) || (kind !== 'secured' && kind !== 'open') || !dir || !mongoUri) throw new Error('BENCH_SUBGRAPH (<name>:secured|open), BENCH_DIR and BENCH_MONGO_URI are required');
-  const config = benchConfig(kind, dir);
-  const secured = kind === 'secured';
-  // Secured: the encrypted data, decrypted per request; open: the plaintext copy, no encryption at all.
-  const stores = secured ? await connectDataStores(mongoUri, BENCH_DB, fieldCryptoOptions(config)) : await connectDataStores(mongoUri, BENCH_DB_PLAIN, 'off');
+  if (!isSubgraphName(name) || (kind !== 'secured' && kind !== 'plaintext' && kind !== 'open') || !dir || !mongoUri)
+    throw new Error('BENCH_SUBGRAPH (<name>:secured|plaintext|open), BENCH_DIR and BENCH_MONGO_URI are required');
+  const secured = kind !== 'open';
+  const config = benchConfig(secured ? 'secured' : 'open', dir);
+  // Secured: the encrypted data, decrypted per request; plaintext and open: the plaintext copy, no encryption at all.
+  const stores = kind === 'secured' ? await connectDataStores(mongoUri, BENCH_DB, fieldCryptoOptions(config)) : await connectDataStores(mongoUri, BENCH_DB_PLAIN, 'off');
   const internal = secured ? createInternalTokenVerifier({ audience: name, keys: { jwks: JSON.parse(process.env.BENCH_INTERNAL_JWKS ?? '') as JSONWebKeySet } }) : undefined;
   const sg = await SUBGRAPHS[name].build({
     stores,

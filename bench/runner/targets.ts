@@ -7,14 +7,24 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { TargetStart } from '../targets/types';
 
-export const TARGET_NAMES = ['tracksafe-secured', 'tracksafe-off', 'apollo-gateway', 'hive-dedup', 'hive-nodedup'] as const;
+export const TARGET_NAMES = ['tracksafe-secured', 'tracksafe-plaintext', 'tracksafe-off', 'apollo-gateway', 'hive-dedup', 'hive-nodedup'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
+/** What a scenario measures when it names no targets: the peers (tracksafe-plaintext only where encryption is the question). */
+export const DEFAULT_TARGETS: readonly TargetName[] = TARGET_NAMES.filter((t) => t !== 'tracksafe-plaintext');
+
+/**
+ * The sets of subgraph processes: `secured` (every security feature on, the
+ * encrypted database), `plaintext` (the same, but reading the plaintext copy
+ * with field encryption off: what encryption costs), `open` (security and
+ * encryption off, what the peers call).
+ */
+export type SubgraphSet = 'secured' | 'plaintext' | 'open';
 
 export interface TargetDefinition {
   module: TargetStart['module'];
   variant?: string;
   /** Which subgraphs it calls. */
-  subgraphs: 'secured' | 'open';
+  subgraphs: SubgraphSet;
   /** What it runs, for the report. */
   describe: string;
 }
@@ -26,6 +36,13 @@ export const TARGETS: Record<TargetName, TargetDefinition> = {
     subgraphs: 'secured',
     describe:
       'Tracksafe gateway, APP_ENV=production, every security feature on (token verification + principal status, guard, armor limits, field cap, cost + budget, trusted documents, rate limits sized not to throttle, security headers, CORS, masked errors, internal hop tokens) → secured subgraphs (hop token verified per request, shield rules, audit)',
+  },
+  'tracksafe-plaintext': {
+    module: 'tracksafe',
+    variant: 'secured',
+    subgraphs: 'plaintext',
+    describe:
+      'The secured Tracksafe gateway (as tracksafe-secured) → subgraphs secured as tracksafe-secured\'s but reading the plaintext copy of the data with field encryption off (bench-only): tracksafe-secured ÷ this is what encryption costs',
   },
   'tracksafe-off': {
     module: 'tracksafe',

@@ -9,8 +9,8 @@ import { FileKeyStore } from '../../lib/auth/keys';
 import { LocalMasterKeyProvider } from '../../lib/crypto';
 import { loadConfig, type AppEnv, type Config } from '../../lib/config';
 
-/** Shipments seeded per tenant: the 50-shipment list needs more than the demo's 25. */
-export const SHIPMENTS_PER_TENANT = 60;
+/** Shipments seeded per tenant: the 50- and 100-shipment lists need more than the demo's 25. */
+export const SHIPMENTS_PER_TENANT = 110;
 
 /** The database the secured processes share: personal fields encrypted, as in production. */
 export const BENCH_DB = 'tracksafe';

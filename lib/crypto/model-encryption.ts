@@ -33,7 +33,7 @@ import { Binary } from 'bson';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { blindIndexKey, computeBlindIndex, normalisers } from './blind-index';
 import { CryptoError, DecryptionFailedError, type DecryptionFailureReason } from './errors';
-import { ENVELOPE_SUBTYPE, openValue, readKeyRef, sealValue, type FieldContext, type PlainValue } from './fields';
+import { aadDocumentPart, ENVELOPE_FORMAT, ENVELOPE_HEADER_BYTES, ENVELOPE_SUBTYPE, envelopeBytes, openEnvelope, sealValue, type FieldContext, type PlainValue } from './fields';
 import type { DataKey, KeyVault } from './key-vault';
 
 /** A blind index kept beside an encrypted path, at `bidx.<name>`. */
@@ -152,10 +152,21 @@ interface Accessor {
   set(doc: object, path: string, value: unknown): void;
 }
 
+// Declared paths are few and read for every document of every page: split once.
+const splitPaths = new Map<string, readonly string[]>();
+function partsOf(path: string): readonly string[] {
+  let parts = splitPaths.get(path);
+  if (!parts) {
+    parts = path.split('.');
+    if (splitPaths.size < 4096) splitPaths.set(path, parts);
+  }
+  return parts;
+}
+
 /** The value at a dotted path of a plain object (undefined when a step is missing). */
 export function valueAtPath(doc: unknown, path: string): unknown {
   let v = doc;
-  for (const part of path.split('.')) {
+  for (const part of partsOf(path)) {
     if (v === null || typeof v !== 'object') return undefined;
     v = (v as Record<string, unknown>)[part];
   }
@@ -165,10 +176,10 @@ export function valueAtPath(doc: unknown, path: string): unknown {
 const plainAccess: Accessor = {
   get: valueAtPath,
   set(doc, path, value) {
-    const parts = path.split('.');
+    const parts = partsOf(path);
     let o = doc as Record<string, unknown>;
-    for (const part of parts.slice(0, -1)) {
-      const next = o[part];
+    for (let i = 0; i < parts.length - 1; i++) {
+      const next = o[parts[i]];
       if (next === null || typeof next !== 'object') return;
       o = next as Record<string, unknown>;
     }
@@ -310,88 +321,120 @@ export async function encryptDocuments(model: Model<any>, docs: readonly object[
 // ---------------------------------------------------------------------------------------------
 // Decryption
 
-function decryptOne(crypto: FieldCrypto, spec: Spec, doc: object, pending: Array<Promise<void>>): void {
-  const a = accessOf(doc);
-  // Tenant, subject and id are the same for every path of the document: resolved once, at its first envelope.
-  let base: FieldContext | PlaintextWriteRefusedError | undefined;
-  for (const path of spec.paths) {
-    const stored = a.get(doc, path);
-    if (!isEnvelope(stored)) continue;
-    const documentId = idString(a.get(doc, '_id')) ?? '';
-    const fail = (reason: DecryptionFailureReason) => {
-      a.set(doc, path, null);
-      crypto.onUnreadable?.({ collection: spec.collection, path, documentId, reason });
-    };
-    if (base === undefined) {
-      try {
-        base = contextOf(spec, a, doc, path);
-      } catch (err) {
-        if (!(err instanceof PlaintextWriteRefusedError)) throw err;
-        base = err;
-      }
-    }
-    let ctx: FieldContext;
-    let keyId: string;
-    try {
-      if (base instanceof PlaintextWriteRefusedError) throw base;
-      ctx = { ...base, field: path };
-      keyId = readKeyRef(stored).keyId;
-    } catch (err) {
-      if (err instanceof DecryptionFailedError || err instanceof PlaintextWriteRefusedError) {
-        fail(err instanceof DecryptionFailedError ? err.reason : 'MALFORMED');
-        continue;
-      }
-      throw err;
-    }
-    const open = (key: DataKey) => {
-      // The envelope names a key of another tenant or subject: it was not made for this place.
-      if (key.tenantId !== ctx.tenantId || (ctx.subjectId !== undefined && key.subjectId !== ctx.subjectId)) return fail('KEY_NOT_FOUND');
-      try {
-        a.set(doc, path, openValue(stored, key, ctx));
-      } catch (err) {
-        if (err instanceof DecryptionFailedError) return fail(err.reason);
-        throw err;
-      }
-    };
-    const cached = crypto.vault.peekKey(keyId);
-    if (cached === 'destroyed') fail('KEY_DESTROYED');
-    else if (cached) open(cached);
-    else
-      pending.push(
-        crypto.vault.dataKeyById(keyId).then(open, (err: unknown) => {
-          if (err instanceof DecryptionFailedError) return fail(err.reason);
-          throw err;
-        }),
-      );
-  }
+/** An envelope found at a path of a document, with the key id it names ('' when malformed). */
+interface Sealed {
+  doc: object;
+  a: Accessor;
+  path: string;
+  bytes: Buffer | undefined;
+  keyId: string;
 }
 
-function keyIdsOf(spec: Spec, docs: readonly object[]): Set<string> {
-  const ids = new Set<string>();
+/** Every envelope of a page, in document order, and the key ids they name. */
+function sealedOf(spec: Spec, docs: readonly object[]): { sealed: Sealed[]; keyIds: Set<string> } {
+  const sealed: Sealed[] = [];
+  const keyIds = new Set<string>();
   for (const doc of docs) {
     const a = accessOf(doc);
+    // The values of one document nearly always name one key: its id is read as hex once.
+    let last: Buffer | undefined;
+    let lastId = '';
     for (const path of spec.paths) {
-      const v = a.get(doc, path);
-      if (!isEnvelope(v)) continue;
+      const stored = a.get(doc, path);
+      if (!isEnvelope(stored)) continue;
+      let bytes: Buffer | undefined;
+      let keyId = '';
       try {
-        ids.add(readKeyRef(v).keyId);
-      } catch {
-        // Malformed: decryptOne reports it.
+        bytes = envelopeBytes(stored);
+        if (bytes.length > ENVELOPE_HEADER_BYTES && bytes[0] === ENVELOPE_FORMAT) {
+          keyId = last && bytes.compare(last, 1, 17, 1, 17) === 0 ? lastId : bytes.toString('hex', 1, 17);
+          last = bytes;
+          lastId = keyId;
+          keyIds.add(keyId);
+        }
+      } catch (err) {
+        if (!(err instanceof DecryptionFailedError)) throw err;
+      }
+      sealed.push({ doc, a, path, bytes, keyId });
+    }
+  }
+  return { sealed, keyIds };
+}
+
+/** The per-document part of a value's associated data, its tenant and subject; or why it has none. */
+interface DocumentContext {
+  documentId: string;
+  tenantId: string;
+  subjectId: string | undefined;
+  aad: Buffer;
+}
+
+function documentContextOf(spec: Spec, a: Accessor, doc: object, path: string): DocumentContext | 'MALFORMED' {
+  let ctx: FieldContext;
+  try {
+    ctx = contextOf(spec, a, doc, path);
+  } catch (err) {
+    if (err instanceof PlaintextWriteRefusedError) return 'MALFORMED';
+    throw err;
+  }
+  const documentId = ctx.documentId as string;
+  return { documentId, tenantId: ctx.tenantId, subjectId: ctx.subjectId, aad: aadDocumentPart(spec.collection, documentId) };
+}
+
+/**
+ * Decrypts in place; does nothing (and needs no vault) when no document
+ * holds an envelope. One pass finds the envelopes and the keys they name,
+ * one key-vault query loads the keys not cached, then each value is opened
+ * with the associated data built from parts shared by its document, its
+ * field and its key. A value that cannot be opened becomes null and is
+ * reported (reason, never value).
+ */
+async function decryptAll(conn: Connection, spec: Spec, docs: readonly object[]): Promise<void> {
+  const { sealed, keyIds } = sealedOf(spec, docs);
+  if (sealed.length === 0) return;
+  const crypto = cryptoFor(conn);
+  if (keyIds.size) await crypto.vault.prefetch(keyIds);
+  // The page's keys, looked up once each; a key neither cached nor prefetched (a concurrent eviction) is fetched.
+  const keys = new Map<string, DataKey | DecryptionFailureReason>();
+  for (const id of keyIds) {
+    const cached = crypto.vault.peekKey(id);
+    if (cached === 'destroyed') keys.set(id, 'KEY_DESTROYED');
+    else if (cached) keys.set(id, cached);
+    else {
+      try {
+        keys.set(id, await crypto.vault.dataKeyById(id));
+      } catch (err) {
+        if (!(err instanceof DecryptionFailedError)) throw err;
+        keys.set(id, err.reason);
       }
     }
   }
-  return ids;
-}
-
-/** Decrypts in place; does nothing (and needs no vault) when no document holds an envelope. */
-async function decryptAll(conn: Connection, spec: Spec, docs: readonly object[]): Promise<void> {
-  const keyIds = keyIdsOf(spec, docs);
-  if (keyIds.size === 0) return;
-  const crypto = cryptoFor(conn);
-  await crypto.vault.prefetch(keyIds);
-  const pending: Array<Promise<void>> = [];
-  for (const doc of docs) decryptOne(crypto, spec, doc, pending);
-  if (pending.length) await Promise.all(pending);
+  let doc: object | undefined;
+  let ctx: DocumentContext | 'MALFORMED' = 'MALFORMED';
+  for (const s of sealed) {
+    if (s.doc !== doc) {
+      doc = s.doc;
+      ctx = documentContextOf(spec, s.a, s.doc, s.path);
+    }
+    const key = s.keyId ? keys.get(s.keyId) : 'MALFORMED';
+    let reason: DecryptionFailureReason | undefined;
+    if (ctx === 'MALFORMED' || s.bytes === undefined) reason = 'MALFORMED';
+    else if (key === undefined) reason = 'MALFORMED';
+    else if (typeof key === 'string') reason = key;
+    // The envelope names a key of another tenant or subject: it was not made for this place.
+    else if (key.tenantId !== ctx.tenantId || (ctx.subjectId !== undefined && key.subjectId !== ctx.subjectId)) reason = 'KEY_NOT_FOUND';
+    else {
+      try {
+        s.a.set(s.doc, s.path, openEnvelope(s.bytes, key, ctx.aad, s.path));
+        continue;
+      } catch (err) {
+        if (!(err instanceof DecryptionFailedError)) throw err;
+        reason = err.reason;
+      }
+    }
+    s.a.set(s.doc, s.path, null);
+    crypto.onUnreadable?.({ collection: spec.collection, path: s.path, documentId: idString(s.a.get(s.doc, '_id')) ?? '', reason });
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { Binary } from 'bson';
 import { Types } from 'mongoose';
 import { DecryptionFailedError, UnsupportedValueError } from '../../lib/crypto/errors';
 import { canonicalContext } from '../../lib/crypto/canonical';
-import { createFieldEncryptor, ENVELOPE_HEADER_BYTES, ENVELOPE_SUBTYPE, fieldAad, openValue, readKeyRef, type FieldContext, type PlainValue } from '../../lib/crypto/fields';
+import { aadDocumentPart, createFieldEncryptor, envelopeBytes, ENVELOPE_HEADER_BYTES, ENVELOPE_SUBTYPE, fieldAad, openEnvelope, openValue, readKeyRef, sealValue, type FieldContext, type PlainValue } from '../../lib/crypto/fields';
 import type { KeyVault } from '../../lib/crypto/key-vault';
 import { localKey, memoryVault, tempDir } from './kit';
 
@@ -110,6 +110,35 @@ describe('associated data: a ciphertext only opens where it was written', () => 
   let envelope: Binary;
   beforeAll(async () => {
     envelope = await fe.encryptValue('+44 20 7946 0958', ctx);
+  });
+
+  it('opens on the fast path exactly where fieldAad sealed it: document, field and key parts add up to the same bytes', async () => {
+    const key = await vault.dataKeyFor({ tenantId: 'tenant-ü' });
+    for (const [collection, documentId, field] of [
+      ['shipments', doc.toHexString(), 'recipient.phone'],
+      ['événements', 'doc-ü-1', 'location.postalCode'],
+      ['u', 'x'.repeat(300), 'a.b.c.d'],
+    ]) {
+      const sealed = sealValue('Zoë', key, { tenantId: 'tenant-ü', collection, documentId, field });
+      expect(openEnvelope(envelopeBytes(sealed), key, aadDocumentPart(collection, documentId), field)).toBe('Zoë');
+      expect(() => openEnvelope(envelopeBytes(sealed), key, aadDocumentPart(collection, `${documentId}x`), field)).toThrow(DecryptionFailedError);
+      expect(() => openEnvelope(envelopeBytes(sealed), key, aadDocumentPart(collection, documentId), `${field}x`)).toThrow(DecryptionFailedError);
+    }
+  });
+
+  it('refuses on the fast path a key other than the one the envelope names', async () => {
+    const other = await vault.dataKeyFor({ tenantId: 'tenant-other' });
+    const key = await vault.dataKeyById(readKeyRef(envelope).keyId);
+    const part = aadDocumentPart(ctx.collection, doc.toHexString());
+    expect(openEnvelope(envelopeBytes(envelope), key, part, ctx.field)).toBe('+44 20 7946 0958');
+    let err: unknown;
+    try {
+      openEnvelope(envelopeBytes(envelope), other, part, ctx.field);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DecryptionFailedError);
+    expect((err as DecryptionFailedError).reason).toBe('KEY_NOT_FOUND');
   });
 
   it('fails in another document', async () => {
