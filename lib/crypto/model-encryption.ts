@@ -331,15 +331,16 @@ interface Sealed {
 }
 
 /** Every envelope of a page, in document order, and the key ids they name. */
-function sealedOf(spec: Spec, docs: readonly object[]): { sealed: Sealed[]; keyIds: Set<string> } {
+function sealedOf(spec: Spec, docs: readonly object[], leave?: ReadonlySet<string>): { sealed: Sealed[]; keyIds: Set<string> } {
   const sealed: Sealed[] = [];
   const keyIds = new Set<string>();
+  const paths = leave?.size ? spec.paths.filter((p) => !leave.has(p)) : spec.paths;
   for (const doc of docs) {
     const a = accessOf(doc);
     // The values of one document nearly always name one key: its id is read as hex once.
     let last: Buffer | undefined;
     let lastId = '';
-    for (const path of spec.paths) {
+    for (const path of paths) {
       const stored = a.get(doc, path);
       if (!isEnvelope(stored)) continue;
       let bytes: Buffer | undefined;
@@ -389,8 +390,8 @@ function documentContextOf(spec: Spec, a: Accessor, doc: object, path: string): 
  * field and its key. A value that cannot be opened becomes null and is
  * reported (reason, never value).
  */
-async function decryptAll(conn: Connection, spec: Spec, docs: readonly object[]): Promise<void> {
-  const { sealed, keyIds } = sealedOf(spec, docs);
+async function decryptAll(conn: Connection, spec: Spec, docs: readonly object[], leave?: ReadonlySet<string>): Promise<void> {
+  const { sealed, keyIds } = sealedOf(spec, docs, leave);
   if (sealed.length === 0) return;
   const crypto = cryptoFor(conn);
   if (keyIds.size) await crypto.vault.prefetch(keyIds);
@@ -437,14 +438,31 @@ async function decryptAll(conn: Connection, spec: Spec, docs: readonly object[])
   }
 }
 
+const sealedOnRead = new WeakMap<object, ReadonlySet<string>>();
+
+/**
+ * Leaves `paths` encrypted in the results of `query` (a find or findOne):
+ * their envelopes stay as stored, nothing decrypts them. For reads whose
+ * caller can only ever show those values as a fixed mask (a street line
+ * shown as "•••"): the plaintext never exists in the process, and the
+ * decryption is saved. Anything that would use such a value as a string
+ * meets a Binary instead and fails loudly (GraphQL refuses to serialise
+ * it), never shows it. Returns the query.
+ */
+export function leaveSealed<Q extends object>(query: Q, paths: Iterable<string>): Q {
+  const set = new Set(paths);
+  if (set.size) sealedOnRead.set(query, set);
+  return query;
+}
+
 /**
  * Decrypts documents read around the plugin (`aggregate`, `collection.find`):
  * in place; values that cannot be decrypted become null.
  */
-export async function decryptDocuments(model: Model<any>, docs: readonly object[]): Promise<void> {
+export async function decryptDocuments(model: Model<any>, docs: readonly object[], opts: { leaveSealed?: Iterable<string> } = {}): Promise<void> {
   const spec = declared.get(model.schema as Schema);
   if (!spec || isOff(model.db)) return;
-  await decryptAll(model.db, spec, docs);
+  await decryptAll(model.db, spec, docs, opts.leaveSealed ? new Set(opts.leaveSealed) : undefined);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -695,7 +713,7 @@ export function encryptedFields(schema: Schema, options: EncryptedFieldsOptions)
     const docs = (Array.isArray(res) ? res : [res]).filter((d): d is object => d !== null && typeof d === 'object');
     // findOneAndUpdate with includeResultMetadata returns { value, ok }.
     const list = docs.flatMap((d) => ('value' in d && 'ok' in d && Object.keys(d).length <= 3 ? [(d as { value: unknown }).value] : [d])).filter((d): d is object => !!d && typeof d === 'object');
-    await decryptAll(this.model.db, spec, list);
+    await decryptAll(this.model.db, spec, list, sealedOnRead.get(this));
   });
 }
 

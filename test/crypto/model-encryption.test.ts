@@ -18,6 +18,7 @@ import {
   encryptedFields,
   encryptUpdateFor,
   isEnvelope,
+  leaveSealed,
   PlaintextWriteRefusedError,
   type UnreadableField,
 } from '../../lib/crypto/model-encryption';
@@ -224,6 +225,24 @@ describe('reads', () => {
       ]),
     );
     expect(JSON.stringify(unreadable)).not.toMatch(/Lovelace|Example/i);
+  });
+
+  test('leaveSealed keeps the named paths as envelopes in find, findOne and decryptDocuments, and decrypts the rest', async () => {
+    const p = person();
+    await People.create(p);
+    const one = await leaveSealed(People.findOne({ _id: p._id }).lean<PersonDoc>(), ['contact.phone', 'tags']);
+    expect(isEnvelope(one!.contact!.phone)).toBe(true);
+    expect(isEnvelope(one!.tags)).toBe(true);
+    expect(one).toMatchObject({ name: 'Ada Lovelace', contact: { email: 'Ada@Example.com', city: 'London' } });
+    const many = await leaveSealed(People.find({ _id: p._id }).lean<PersonDoc[]>(), ['name']);
+    expect(isEnvelope(many[0].name)).toBe(true);
+    expect(many[0].tags).toEqual(['vip', 'fragile']);
+    // Only the query it was given: the next read decrypts everything.
+    expect((await People.findOne({ _id: p._id }).lean())!.name).toBe('Ada Lovelace');
+    const rows = await People.aggregate<PersonDoc>([{ $match: { _id: p._id } }]);
+    await decryptDocuments(People, rows, { leaveSealed: ['contact.email'] });
+    expect(isEnvelope(rows[0].contact!.email)).toBe(true);
+    expect(rows[0].contact!.phone).toBe('+44 20 7946 0958');
   });
 
   test("a value of another tenant's document moved here fails on its key, not just its tag", async () => {
