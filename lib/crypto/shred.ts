@@ -6,15 +6,17 @@
  * A destroyed record keeps its metadata (who, which version, when) with
  * `wrappedKey` wiped and `status: 'destroyed'`. This process forgets the
  * keys at once; other processes when their cache entry expires (the vault's
- * `cacheTtlMs`).
+ * `cacheTtlMs`, `DATA_KEY_CACHE_TTL_MS`): each subgraph is a process with a
+ * cache of its own, so for that long another one may still decrypt.
  *
  * What it cannot reach: a backup of `key_vault` itself taken before the
  * shred still holds the wrapped key, readable by whoever also holds the
  * master key. Keep key_vault backups short-lived, or rotate the master key
  * (`rewrapAll`) and destroy the old one after shredding, so that no copy of
  * the old wrapped key can be opened. Blind indexes stored beside the values
- * survive too (they are truncated HMACs, not the values): unset them with
- * the values when erasing.
+ * survive too (they are truncated HMACs, not the values): erasure.ts
+ * (`eraseSubject`, `eraseTenant`) shreds and removes them; call that, not
+ * these, to erase someone.
  */
 import type { KeyVault } from './key-vault';
 import type { DataKeyFilter } from './vault-store';

@@ -46,8 +46,19 @@ export interface DataSubjectRequestDoc {
   extendedAt: Date | null;
   legalHolds: string[];
   completedAt: Date | null;
+  /** Set when an ERASURE is completed: what its execution did (counts only, never personal data). */
+  erasure?: DsrErasureDoc | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** The record of an executed erasure (lib/crypto/erasure.ts): when, and the counts of that run. */
+export interface DsrErasureDoc {
+  executedAt: Date;
+  /** Data key versions destroyed by the run that completed the request (0 when an earlier attempt had). */
+  keysDestroyed: number;
+  /** Documents whose blind indexes that run removed, by collection. */
+  documentsUnindexed: Record<string, number>;
 }
 
 /** One data subject's choices in one tenant. Absent document = defaults. */
@@ -91,6 +102,10 @@ const dataSubjectRequestSchema = new Schema<DataSubjectRequestDoc>(
     extendedAt: { type: Date, default: null },
     legalHolds: { type: [String], default: [] },
     completedAt: { type: Date, default: null },
+    erasure: {
+      type: new Schema<DsrErasureDoc>({ executedAt: { type: Date, required: true }, keysDestroyed: { type: Number, required: true }, documentsUnindexed: { type: Schema.Types.Mixed, default: {} } }, { _id: false }),
+      default: null,
+    },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },

@@ -8,6 +8,7 @@
 import { isValidObjectId, trusted, Types, type QueryFilter } from 'mongoose';
 import type { AuditSink } from '../../lib/audit';
 import { tenantFilter } from '../../lib/caller';
+import type { ErasureResult } from '../../lib/crypto/erasure';
 import type { DataScope, Region } from '../../lib/context';
 import { BadUserInputError, isDuplicateKey } from '../../lib/errors';
 import type { PageRequest } from '../../lib/pagination';
@@ -18,6 +19,7 @@ import {
   NOTIFICATION_CHANNELS,
   type DataSharing,
   type DataSubjectRequestDoc,
+  type DsrErasureDoc,
   type DsrKind,
   type DsrStatus,
   type NotificationChannel,
@@ -75,13 +77,18 @@ export interface PrivacySettingsChanges {
   dataSharing?: Partial<Record<keyof DataSharing, boolean | null>> | null;
 }
 
-/** The stored settings of `subjectId`, or the defaults when there are none. */
+/**
+ * The stored settings of `subjectId`, or the defaults when there are none.
+ * An erased subject's stored values read as null (their key is shredded):
+ * they count as never chosen, so the defaults — nothing shared — apply.
+ */
 export function settingsView(subjectId: string, doc: PrivacySettingsDoc | null | undefined): PrivacySettingsView {
   if (!doc) return { subjectId, notificationChannels: [...DEFAULT_NOTIFICATION_CHANNELS], dataSharing: { ...DEFAULT_DATA_SHARING }, updatedAt: null };
+  const sharing = doc.dataSharing ?? DEFAULT_DATA_SHARING;
   return {
     subjectId,
-    notificationChannels: [...doc.notificationChannels],
-    dataSharing: { analytics: doc.dataSharing.analytics, marketing: doc.dataSharing.marketing, partners: doc.dataSharing.partners },
+    notificationChannels: [...(doc.notificationChannels ?? DEFAULT_NOTIFICATION_CHANNELS)],
+    dataSharing: { analytics: sharing.analytics, marketing: sharing.marketing, partners: sharing.partners },
     updatedAt: doc.updatedAt,
   };
 }
@@ -178,6 +185,13 @@ export interface CreateDsrInput {
   receivedAt?: Date | null;
 }
 
+/**
+ * Erases one data subject of one tenant everywhere (lib/crypto/erasure.ts
+ * `eraseSubject` over every encrypted model; server.ts binds it). Must be
+ * idempotent: a completion that failed after it is retried by repeating it.
+ */
+export type SubjectEraser = (subject: { tenantId: string; subjectId: string }) => Promise<ErasureResult>;
+
 export interface DsrPage {
   items: DataSubjectRequestDoc[];
   /** Counted on demand: only when the client selects `totalCount`. */
@@ -185,9 +199,15 @@ export interface DsrPage {
 }
 
 export class DataSubjectRequestService {
+  /**
+   * `erase` executes an erasure when an ERASURE request is completed;
+   * without one (field encryption off: benchmarks) completing an erasure is
+   * refused, so COMPLETED never claims an erasure that did not happen.
+   */
   constructor(
     private readonly models: PrivacyModels,
     private readonly now: Clock,
+    private readonly erase?: SubjectEraser,
   ) {}
 
   /**
@@ -252,6 +272,14 @@ export class DataSubjectRequestService {
    * calendar months after receipt; COMPLETED and REJECTED stamp
    * `completedAt`. The write is conditional on the status read, so two
    * concurrent moves cannot both succeed.
+   *
+   * Completing an ERASURE executes it first, for the request's own tenant
+   * and subject (never the caller's input): keys shredded, blind indexes
+   * removed, `dsr.erasure_executed` audited; only then is COMPLETED
+   * recorded, with the counts. A failure in between leaves the request
+   * where it was, and repeating the move repeats the (idempotent) erasure.
+   * Other processes may decrypt the subject's values from their key cache
+   * for up to DATA_KEY_CACHE_TTL_MS after it (lib/crypto/erasure.ts).
    */
   async updateStatus(writer: Writer, scope: DataScope, id: string, status: DsrStatus): Promise<DataSubjectRequestDoc> {
     if (!isValidObjectId(id) || String(new Types.ObjectId(id)) !== id) throw new DsrNotFoundError();
@@ -267,6 +295,7 @@ export class DataSubjectRequestService {
       set.extendedAt = now;
     }
     if (FINAL_STATUSES.includes(status)) set.completedAt = now;
+    if (current.kind === 'ERASURE' && status === 'COMPLETED') set.erasure = await this.executeErasure(writer, current, now);
     const updated = await this.models.DataSubjectRequest.findOneAndUpdate(
       { _id, ...tenantFilter(scope), status: current.status },
       { $set: set },
@@ -283,6 +312,22 @@ export class DataSubjectRequestService {
     });
     return updated;
   }
+
+  /** Erases the request's subject in the request's tenant and audits it (ids and counts only). */
+  private async executeErasure(writer: Writer, request: DataSubjectRequestDoc, now: Date): Promise<DsrErasureDoc> {
+    if (!this.erase) throw new Error('erasure is not available: the privacy subgraph runs without field encryption');
+    const result = await this.erase({ tenantId: request.tenantId, subjectId: request.subjectId });
+    // Audited once the erasure happened, before the status is recorded: should that fail, the trail still says so.
+    await writer.audit.record({
+      type: 'dsr.erasure_executed',
+      actor: writer.actor,
+      tenantId: request.tenantId,
+      target: `DataSubjectRequest:${String(request._id)}`,
+      requestId: writer.requestId,
+      details: { keysDestroyed: result.keysDestroyed, documentsUnindexed: { ...result.documentsUnindexed }, legalHolds: [...request.legalHolds] },
+    });
+    return { executedAt: now, keysDestroyed: result.keysDestroyed, documentsUnindexed: { ...result.documentsUnindexed } };
+  }
 }
 
 /** Both services over one set of models and one clock. */
@@ -291,6 +336,11 @@ export interface PrivacyServices {
   requests: DataSubjectRequestService;
 }
 
-export function createServices(models: PrivacyModels, now: Clock = () => new Date()): PrivacyServices {
-  return { settings: new PrivacySettingsService(models, now), requests: new DataSubjectRequestService(models, now) };
+export interface PrivacyServiceOptions {
+  /** Executes erasures (see `DataSubjectRequestService`); absent: completing an ERASURE is refused. */
+  erase?: SubjectEraser;
+}
+
+export function createServices(models: PrivacyModels, now: Clock = () => new Date(), options: PrivacyServiceOptions = {}): PrivacyServices {
+  return { settings: new PrivacySettingsService(models, now), requests: new DataSubjectRequestService(models, now, options.erase) };
 }
