@@ -44,4 +44,6 @@ export {
   maskPhone,
   maskPostalCode,
   maskValue,
+  VALUE_BLIND_MASKERS,
+  valueBlindPaths,
 } from './masking';
