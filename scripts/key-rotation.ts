@@ -11,7 +11,9 @@ import mongoose, { type Connection } from 'mongoose';
 import { startDevDb, type DevDb } from '../devdb';
 import type { Config } from '../lib/config';
 import { createKeyVault, type DataKeyInfo, type KeyVault } from '../lib/crypto';
-import { openMasterKeyProvider, type MasterKeyConfig } from '../lib/crypto/providers';
+import { keySettingsOf, masterKeyFromId, masterKeyFromRef, type MasterKeySettings, type TenantMasterKey } from '../lib/crypto/config';
+import { MasterKeyNotFoundError } from '../lib/crypto/errors';
+import { masterKeyIdOf, openMasterKeyProvider, type MasterKeyConfig, type MasterKeyProvider } from '../lib/crypto/providers';
 import { findUnfinishedJob, reencryptTenant, type ReencryptProgress, type ReencryptResult } from '../lib/crypto/reencrypt';
 import { newDataKeyVersion, rewrapAll, type RewrapResult } from '../lib/crypto/rotation';
 import { MongooseKeyVaultStore } from '../lib/crypto/vault-store';
@@ -73,60 +75,142 @@ export function masterKeyNamed(current: MasterKeyConfig, name: string): MasterKe
   return { ...current, keyLabel: `${current.env}/${name}` };
 }
 
+/** `--to` / `--from`: a name (a key of the platform key's kind) or a reference `<provider>:<name>` (TENANT_MASTER_KEYS syntax). */
+function masterKeyArg(arg: string, platform: MasterKeyConfig, settings: MasterKeySettings): MasterKeyConfig {
+  return arg.includes(':') ? masterKeyFromRef(arg, settings) : masterKeyNamed(platform, arg);
+}
+
 export interface RotateMasterOptions {
   conn: Connection;
   /** The configured master key (config.crypto.masterKey). */
   masterKey: MasterKeyConfig;
-  /** Name of the new master key. */
+  /** Tenants' own master keys (config.crypto.tenantMasterKeys): a platform rotation moves their keys onto them. */
+  tenantMasterKeys?: readonly TenantMasterKey[];
+  /** What references resolve against (config.crypto.keySettings). @default derived from `masterKey` */
+  keySettings?: MasterKeySettings;
+  /** The new master key: a name (same kind as the configured one) or `<provider>:<name>`. */
   to: string;
-  /** Name of the key to move away from. @default the configured one (after switching MASTER_KEY_NAME: the old name) */
+  /**
+   * The key to move away from (name or reference). @default without
+   * `tenantId` the configured one (after switching MASTER_KEY_NAME: the old
+   * name); with `tenantId` every master key the tenant's data keys name
+   */
   from?: string;
+  /** Only this tenant's data keys: moves them onto `to` (e.g. onto its own key, BYOK). */
   tenantId?: string;
   onProgress?: (p: { rewrapped: number; skipped: number }) => void;
 }
 
 export interface RotateMasterResult extends RewrapResult {
+  /** The master key(s) data keys were moved from, comma-separated ('' when there was none). */
   from: string;
   to: string;
-  /** Data keys (any tenant) still wrapped by `from` afterwards. */
+  /** Without `tenantId`: data keys (any tenant) still wrapped by `from`; with it: the tenant's data keys not wrapped by `to`. */
   remaining: number;
+  /** With `tenantId`: the master key the tenant's new data keys are wrapped by per the configuration. */
+  configured?: string;
 }
 
 /**
- * Rewraps every data key (of one tenant with `tenantId`) wrapped by the
- * `from` master key under the `to` one. The local provider generates a new
- * key file in development; PKCS#11 needs the key to exist in the token
- * (created by the HSM's own tooling; `ensurePkcs11MasterKey` in tests).
+ * Rewraps data keys under the `to` master key. Without `tenantId`, every
+ * data key wrapped by `from` (the configured platform key by default) —
+ * except those of tenants with their own master key, which go onto it. With
+ * `tenantId`, every data key of that tenant not yet wrapped by `to`. The
+ * local provider generates a new key file in development; PKCS#11 needs the
+ * key to exist in the token (created by the HSM's own tooling;
+ * `ensurePkcs11MasterKey` in tests).
  */
 export async function rotateMasterKey(opts: RotateMasterOptions): Promise<RotateMasterResult> {
-  // A named old key must exist: never generate the key data is moved away from.
-  const fromConfig = opts.from ? ({ ...masterKeyNamed(opts.masterKey, opts.from), generate: false } as MasterKeyConfig) : opts.masterKey;
-  const toConfig = masterKeyNamed(opts.masterKey, opts.to);
-  const from = await openMasterKeyProvider(fromConfig);
+  const settings = opts.keySettings ?? keySettingsOf({ masterKey: opts.masterKey });
+  // One provider per key id: the vault refuses two objects claiming one key.
+  const opened = new Map<string, MasterKeyProvider>();
+  const open = async (config: MasterKeyConfig): Promise<MasterKeyProvider> => {
+    const known = opened.get(masterKeyIdOf(config));
+    if (known) return known;
+    const p = await openMasterKeyProvider(config);
+    opened.set(p.id, p);
+    return p;
+  };
   try {
-    const to = await openMasterKeyProvider(toConfig);
-    try {
-      if (from.id === to.id) throw new Error(`--to names the master key the data keys are moved from (${from.id}); after switching MASTER_KEY_NAME, pass --from <old name>`);
-      const vault = await createKeyVault({ store: new MongooseKeyVaultStore(opts.conn), env: from.env, masterKey: to, providers: [from] });
-      const res = await rewrapAll(vault, from, to, { tenantId: opts.tenantId, onProgress: opts.onProgress });
-      const remaining = (await vault.listKeys({ masterKeyId: from.id, status: ['active', 'retired'] })).length;
-      return { ...res, from: from.id, to: to.id, remaining };
-    } finally {
-      await to.close();
+    // A named old key must exist: never generate the key data is moved away from.
+    const fromConfig = opts.from ? ({ ...masterKeyArg(opts.from, opts.masterKey, settings), generate: false } as MasterKeyConfig) : opts.tenantId ? undefined : opts.masterKey;
+    const from = fromConfig ? await open(fromConfig) : undefined;
+    const to = await open(masterKeyArg(opts.to, opts.masterKey, settings));
+    if (from && from.id === to.id) throw new Error(`--to names the master key the data keys are moved from (${from.id}); after switching MASTER_KEY_NAME, pass --from <old name>`);
+    const vault = await createKeyVault({ store: new MongooseKeyVaultStore(opts.conn), env: to.env, masterKey: to });
+    const live = ['active', 'retired'] as Array<'active' | 'retired'>;
+
+    if (opts.tenantId) {
+      const tenantId = opts.tenantId;
+      let sources: MasterKeyProvider[];
+      if (from) sources = [from];
+      else {
+        const ids = new Set((await vault.listKeys({ tenantId, status: live })).map((k) => k.masterKeyId));
+        ids.delete(to.id);
+        sources = [];
+        for (const id of [...ids].sort()) {
+          try {
+            sources.push(await open(masterKeyFromId(id, settings)));
+          } catch (err) {
+            throw new Error(`cannot open ${id}, which wraps data keys of tenant ${tenantId}: ${(err as Error).message}`);
+          }
+        }
+      }
+      const res: RewrapResult = { rewrapped: 0, skipped: 0 };
+      for (const source of sources) {
+        const r = await rewrapAll(vault, source, to, { tenantId, onProgress: (p) => opts.onProgress?.({ rewrapped: res.rewrapped + p.rewrapped, skipped: res.skipped + p.skipped }) });
+        res.rewrapped += r.rewrapped;
+        res.skipped += r.skipped;
+      }
+      const remaining = (await vault.listKeys({ tenantId, status: live })).filter((k) => k.masterKeyId !== to.id).length;
+      const own = opts.tenantMasterKeys?.find((t) => t.tenantId === tenantId);
+      const configured = own ? masterKeyIdOf(own.masterKey) : masterKeyIdOf(opts.masterKey);
+      return { ...res, from: sources.map((p) => p.id).join(', '), to: to.id, remaining, configured };
     }
+
+    // Tenants with their own key get their keys moved onto it; a key that cannot be opened (revoked) leaves them to `to`.
+    const own = new Map<string, MasterKeyProvider>();
+    for (const t of opts.tenantMasterKeys ?? []) {
+      try {
+        own.set(t.tenantId, await open(t.masterKey));
+      } catch (err) {
+        if (!(err instanceof MasterKeyNotFoundError)) throw err;
+      }
+    }
+    const res = await rewrapAll(vault, from!, to, { onProgress: opts.onProgress, ...(own.size ? { targetFor: (tenantId: string) => own.get(tenantId) } : {}) });
+    const remaining = (await vault.listKeys({ masterKeyId: from!.id, status: live })).length;
+    return { ...res, from: from!.id, to: to.id, remaining };
   } finally {
-    await from.close();
+    await Promise.all([...opened.values()].map((p) => p.close().catch(() => undefined)));
   }
 }
 
 export function formatMasterRotation(r: RotateMasterResult, opts: { tenantId?: string; to: string }): string {
+  if (opts.tenantId) {
+    const lines = [
+      `master key move of tenant ${opts.tenantId}: ${r.from || '(no data key to move)'} → ${r.to}`,
+      `rewrapped ${r.rewrapped} data key(s)${r.skipped ? `, ${r.skipped} changed meanwhile (run again)` : ''}`,
+      `data keys of tenant ${opts.tenantId} not wrapped by ${r.to}: ${r.remaining}`,
+    ];
+    if (r.configured && r.configured !== r.to) {
+      lines.push(
+        `next: the tenant's new data keys are still wrapped by ${r.configured}: set TENANT_MASTER_KEYS (or its file) to ${opts.tenantId}=${opts.to.includes(':') ? opts.to : `<provider>:${opts.to}`} for every process`,
+        '      and restart them; then run this command again to move keys created meanwhile.',
+      );
+    }
+    return lines.join('\n') + '\n';
+  }
   const lines = [
-    `master key rotation${opts.tenantId ? ` of tenant ${opts.tenantId}` : ''}: ${r.from} → ${r.to}`,
-    `rewrapped ${r.rewrapped} data key(s)${r.skipped ? `, ${r.skipped} changed meanwhile (run again)` : ''}`,
+    `master key rotation: ${r.from} → ${r.to}`,
+    `rewrapped ${r.rewrapped} data key(s)${r.ontoTenantKeys ? ` (${r.ontoTenantKeys} onto tenants' own master keys)` : ''}${r.skipped ? `, ${r.skipped} changed meanwhile (run again)` : ''}`,
     `data keys still wrapped by ${r.from}: ${r.remaining}`,
-    `next: set MASTER_KEY_NAME=${opts.to} for every process and restart them; then run this command again with --from <old name> --to ${opts.to}`,
-    `      to rewrap keys created meanwhile. Keep ${r.from} until no data key names it (the count above is 0), then remove it.`,
   ];
+  const ref = opts.to.includes(':') ? opts.to.split(':') : undefined;
+  const settingsHint = ref ? `MASTER_KEY_PROVIDER=${ref[0]} MASTER_KEY_NAME=${ref[1].replace(/^.*\//, '')}` : `MASTER_KEY_NAME=${opts.to}`;
+  lines.push(
+    `next: set ${settingsHint} for every process and restart them; then run this command again with --from <old name> --to ${opts.to}`,
+    `      to rewrap keys created meanwhile. Keep ${r.from} until no data key names it (the count above is 0), then remove it.`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -189,6 +273,7 @@ export function formatDataRotation(r: RotateDataResult): string {
   }
   lines.push(
     `re-encrypted ${c.reencrypted} value(s) in ${c.scanned} document(s) (job ${r.job.jobId}): ${c.current} already current, ${c.skipped} skipped (written meanwhile), ${c.shredded} shredded (left unreadable), ${c.failed} failed`,
+    `encrypted ${c.encryptedPlaintext ?? 0} value(s) stored in clear${c.plaintext ? ` (of ${c.plaintext} found)` : ''}`,
   );
   lines.push(`retired ${r.job.retired.length} old key version(s)${r.job.stillInUse.length ? `; ${r.job.stillInUse.length} still in use (${r.job.stillInUse.reduce((n, k) => n + k.envelopes, 0)} value(s)): run again later` : ''}`);
   return lines.join('\n') + '\n';

@@ -28,7 +28,13 @@ export type DecryptionFailureReason =
   /** The envelope names a data key the vault does not hold, or one of another tenant or subject. */
   | 'KEY_NOT_FOUND'
   /** The data key was destroyed (crypto-shredding): the value is gone for good. */
-  | 'KEY_DESTROYED';
+  | 'KEY_DESTROYED'
+  /**
+   * The master key that wraps the data key is not available to this process:
+   * a tenant's own key (BYOK) revoked or removed, or one the process is not
+   * configured with. Readable again once the key is back.
+   */
+  | 'MASTER_KEY_UNAVAILABLE';
 
 /**
  * A field could not be decrypted. The message is always the same; `reason`
@@ -62,6 +68,37 @@ export class KeyProviderConfigError extends CryptoError {
   static override readonly code = 'KEY_PROVIDER_CONFIG';
   constructor(message: string) {
     super(KeyProviderConfigError.code, message);
+  }
+}
+
+/**
+ * The master key itself is absent: no key file (and none may be generated),
+ * no object with the label on the token. A kind of configuration error (same
+ * code), told apart because a tenant's own key that is gone means "revoked"
+ * rather than "misconfigured": that tenant's data becomes unreadable, the
+ * process keeps serving the others.
+ */
+export class MasterKeyNotFoundError extends KeyProviderConfigError {
+  constructor(
+    readonly masterKeyId: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A tenant's data cannot be encrypted because the master key its data keys
+ * must be wrapped by (its own, BYOK) is unavailable: revoked, removed, or
+ * not configured in this process. Never falls back to another master key.
+ */
+export class MasterKeyUnavailableError extends CryptoError {
+  static override readonly code = 'MASTER_KEY_UNAVAILABLE';
+  constructor(
+    readonly masterKeyId: string,
+    readonly tenantId?: string,
+  ) {
+    super(MasterKeyUnavailableError.code, `master key ${masterKeyId} is unavailable${tenantId ? ` (tenant ${tenantId})` : ''}`);
   }
 }
 

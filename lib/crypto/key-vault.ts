@@ -13,6 +13,13 @@
  * - Per-tenant master keys (BYOK): `masterKeyFor(tenantId)` picks the master
  *   key that wraps a tenant's new data keys; stored keys are unwrapped by the
  *   provider named in their `masterKeyId`, which must be known to the vault.
+ * - A master key that is unavailable — not known to the vault, or gone from
+ *   its provider (a tenant's own key revoked) — makes its data keys
+ *   unreadable, not the process: decryption answers `DecryptionFailedError`
+ *   with reason MASTER_KEY_UNAVAILABLE (the plugin reads null), encryption
+ *   `MasterKeyUnavailableError`. The answer is cached like a key, for the
+ *   TTL, so a revoked key costs one provider call per data key and TTL, and a
+ *   key that comes back is used again after it.
  * - Plaintext keys live only in `KeyObject`s, in a bounded LRU with a TTL.
  *   The TTL is also how long another process may keep using a key after it
  *   was shredded or superseded here: keep it short.
@@ -20,7 +27,7 @@
 import { createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { AppEnv } from '../config';
 import type { Context } from './canonical';
-import { DecryptionFailedError, KeyEnvironmentMismatchError, KeyVaultError } from './errors';
+import { DecryptionFailedError, KeyEnvironmentMismatchError, KeyVaultError, MasterKeyNotFoundError, MasterKeyUnavailableError } from './errors';
 import { TtlLru } from './lru';
 import { DATA_KEY_BYTES, parseMasterKeyId, type MasterKeyProvider } from './providers/types';
 import { DuplicateDataKeyError, type DataKeyFilter, type DataKeyRecord, type DataKeyScope, type DataKeySeries, type KeyVaultStore } from './vault-store';
@@ -55,7 +62,9 @@ export interface KeyVaultOptions {
   /**
    * Customer-managed keys: the master key that wraps a tenant's new data
    * keys. Called when a series gets a new version; throwing fails that
-   * creation. The provider returned is added to the vault's known providers.
+   * creation (a revoked tenant key: `MasterKeyUnavailableError`, never a
+   * fallback to another key). The provider returned is added to the vault's
+   * known providers.
    * @default () => masterKey
    */
   masterKeyFor?: (tenantId: string) => MasterKeyProvider | Promise<MasterKeyProvider>;
@@ -67,7 +76,18 @@ export interface KeyVaultOptions {
   now?: () => Date;
 }
 
-type Cached = { key: DataKey } | { destroyed: true; tenantId: string; subjectId: string | null };
+type Cached =
+  | { key: DataKey }
+  | { destroyed: true; tenantId: string; subjectId: string | null }
+  /** Its master key could not be used (unknown here, or gone from its provider): asked again after the TTL. */
+  | { unavailable: true; masterKeyId: string; tenantId: string; subjectId: string | null };
+
+/** Whether a key is needed to read a value, or to write one (the failure a caller gets differs). */
+type KeyUse = 'decrypt' | 'encrypt';
+
+function unavailable(use: KeyUse, masterKeyId: string, tenantId: string): Error {
+  return use === 'decrypt' ? new DecryptionFailedError('MASTER_KEY_UNAVAILABLE') : new MasterKeyUnavailableError(masterKeyId, tenantId);
+}
 
 const ID = /^[0-9a-f]{32}$/;
 const INDEX_ROOT_INFO = 'tracksafe/blind-index-root/v1';
@@ -133,11 +153,16 @@ export class KeyVault {
 
   /** The provider that holds master key `id`; throws when the vault does not know it. */
   providerFor(id: string): MasterKeyProvider {
-    const { env } = parseMasterKeyId(id);
-    if (env !== this.env) throw new KeyEnvironmentMismatchError(`data key wrapped by ${id}`, env, this.env);
-    const p = this.providers.get(id);
+    const p = this.knownProvider(id);
     if (!p) throw new KeyVaultError(`no provider for master key ${id}`);
     return p;
+  }
+
+  /** The provider of `id`, undefined when unknown; refuses an id of another environment. */
+  private knownProvider(id: string): MasterKeyProvider | undefined {
+    const { env } = parseMasterKeyId(id);
+    if (env !== this.env) throw new KeyEnvironmentMismatchError(`data key wrapped by ${id}`, env, this.env);
+    return this.providers.get(id);
   }
 
   /** Creates the store's indexes. Call once at start-up. */
@@ -166,7 +191,7 @@ export class KeyVault {
       for (let attempt = 0; attempt < 5; attempt++) {
         const active = await this.store.findLatest(series, ['active']);
         if (active) {
-          const key = await this.unwrapRecord(active);
+          const key = await this.unwrapRecord(active, 'encrypt');
           this.current.set(sk, { id: active._id, tenantId: series.tenantId, subjectId: series.subjectId });
           return key;
         }
@@ -184,8 +209,8 @@ export class KeyVault {
 
   /**
    * The data key an envelope names, for decryption (any non-destroyed
-   * version). Throws `DecryptionFailedError` with reason KEY_NOT_FOUND or
-   * KEY_DESTROYED.
+   * version). Throws `DecryptionFailedError` with reason KEY_NOT_FOUND,
+   * KEY_DESTROYED or MASTER_KEY_UNAVAILABLE.
    */
   async dataKeyById(id: string): Promise<DataKey> {
     if (!ID.test(id)) throw new DecryptionFailedError('MALFORMED');
@@ -193,23 +218,25 @@ export class KeyVault {
     if (hit) {
       this.counters.hits++;
       if ('destroyed' in hit) throw new DecryptionFailedError('KEY_DESTROYED');
+      if ('unavailable' in hit) throw new DecryptionFailedError('MASTER_KEY_UNAVAILABLE');
       return hit.key;
     }
     return this.singleFlight(`id:${id}`, async () => {
       const record = await this.store.findById(id);
       if (!record) throw new DecryptionFailedError('KEY_NOT_FOUND');
-      return this.unwrapRecord(record);
+      return this.unwrapRecord(record, 'decrypt');
     });
   }
 
   /**
    * The cached key of `id` without waiting: the key, `'destroyed'`, or
-   * undefined when it is not in memory (then use `dataKeyById`). Batch
-   * decryption calls `prefetch` once and then reads keys this way.
+   * undefined when it is not in memory (then use `dataKeyById`, which also
+   * answers for a key whose master key is unavailable). Batch decryption
+   * calls `prefetch` once and then reads keys this way.
    */
   peekKey(id: string): DataKey | 'destroyed' | undefined {
     const hit = this.keys.get(id);
-    if (!hit) return undefined;
+    if (!hit || 'unavailable' in hit) return undefined;
     this.counters.hits++;
     return 'key' in hit ? hit.key : 'destroyed';
   }
@@ -226,7 +253,7 @@ export class KeyVault {
     const records = await this.store.findByIds(missing);
     await Promise.all(
       records.map((r) =>
-        this.singleFlight(`id:${r._id}`, () => this.unwrapRecord(r)).catch((err: unknown) => {
+        this.singleFlight(`id:${r._id}`, () => this.unwrapRecord(r, 'decrypt')).catch((err: unknown) => {
           if (!(err instanceof DecryptionFailedError)) throw err;
         }),
       ),
@@ -248,7 +275,7 @@ export class KeyVault {
       for await (const r of this.store.find({ tenantId, scope: 'tenant', subjectId: null, status: ['active', 'retired'] })) {
         if (!oldest || r.version < oldest.version) oldest = r;
       }
-      const base = oldest ? await this.unwrapRecord(oldest) : await this.dataKeyFor({ tenantId });
+      const base = oldest ? await this.unwrapRecord(oldest, 'encrypt') : await this.dataKeyFor({ tenantId });
       const root = createSecretKey(Buffer.from(hkdfSync('sha256', base.key, Buffer.alloc(0), INDEX_ROOT_INFO, DATA_KEY_BYTES)));
       this.indexRoots.set(tenantId, root);
       return root;
@@ -314,16 +341,26 @@ export class KeyVault {
     return { ...rest, ageDays: Math.floor((this.now().getTime() - r.createdAt.getTime()) / 86_400_000) };
   }
 
-  private async unwrapRecord(record: DataKeyRecord): Promise<DataKey> {
+  private async unwrapRecord(record: DataKeyRecord, use: KeyUse): Promise<DataKey> {
     const hit = this.keys.get(record._id);
     if (hit && 'key' in hit) return hit.key;
+    if (hit && 'unavailable' in hit) throw unavailable(use, hit.masterKeyId, hit.tenantId);
     this.counters.misses++;
     if (record.status === 'destroyed' || !record.wrappedKey) {
       this.keys.set(record._id, { destroyed: true, tenantId: record.tenantId, subjectId: record.subjectId });
       throw new DecryptionFailedError('KEY_DESTROYED');
     }
-    const provider = this.providerFor(record.masterKeyId);
-    const plain = await provider.unwrap(record.wrappedKey, wrapContext(this.env, record));
+    let plain: Buffer;
+    try {
+      const provider = this.knownProvider(record.masterKeyId);
+      if (!provider) throw new MasterKeyNotFoundError(record.masterKeyId, `no provider for master key ${record.masterKeyId}`);
+      plain = await provider.unwrap(record.wrappedKey, wrapContext(this.env, record));
+    } catch (err) {
+      // Only a key that is absent: a failed unwrap (tampering) or an HSM outage stays an error.
+      if (!(err instanceof MasterKeyNotFoundError)) throw err;
+      this.keys.set(record._id, { unavailable: true, masterKeyId: record.masterKeyId, tenantId: record.tenantId, subjectId: record.subjectId });
+      throw unavailable(use, record.masterKeyId, record.tenantId);
+    }
     this.counters.unwraps++;
     try {
       const key = this.toDataKey(record, plain);
@@ -351,7 +388,13 @@ export class KeyVault {
         retiredAt: null,
         destroyedAt: null,
       };
-      record.wrappedKey = await provider.wrap(plain, wrapContext(this.env, record));
+      try {
+        record.wrappedKey = await provider.wrap(plain, wrapContext(this.env, record));
+      } catch (err) {
+        // The tenant's key was deleted from its provider (revoked) since it was opened.
+        if (err instanceof MasterKeyNotFoundError) throw new MasterKeyUnavailableError(provider.id, series.tenantId);
+        throw err;
+      }
       try {
         await this.store.insert(record);
       } catch (err) {

@@ -18,8 +18,19 @@
  *   `skipped` (its writer used the current key anyway).
  * - Values that cannot be opened are never rewritten: a destroyed key
  *   (crypto-shredded subject) counts as `shredded`, anything else (tampered,
- *   a key of another place) as `failed`. The job never creates a key, so it
- *   cannot bring a value of a subject shredded during the run back to life.
+ *   a key of another place) as `failed`. Re-encrypting never creates a key,
+ *   so it cannot bring a value of a subject shredded during the run back to
+ *   life.
+ * - A value stored in clear at a declared path (written before encryption
+ *   existed, e.g. an old development database) is encrypted: the update is
+ *   built by the models' own `encryptUpdateFor` (the current key of the
+ *   document's subject or tenant — created when the series has none yet —
+ *   and the blind indexes of the path), and written with a compare-and-set
+ *   on the plaintext, so a value the application rewrote meanwhile stands.
+ *   Counted apart (`plaintext` found, `encryptedPlaintext` written). The
+ *   plaintext of a subject (or tenant) whose keys were all destroyed is left
+ *   as it is and counted `failed`: no key is created for an erased subject,
+ *   and removing the value is erasure's work, not this job's.
  * - Progress is checkpointed in `key_rotation_jobs` after every batch (the
  *   last `_id` per collection and the counts); a killed or interrupted run is
  *   continued by `resume: true` from the last checkpoint. A batch written but
@@ -38,10 +49,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Connection, Model } from 'mongoose';
-import { DecryptionFailedError, KeyVaultError } from './errors';
+import { CryptoError, DecryptionFailedError, KeyVaultError } from './errors';
 import { openValue, readKeyRef, sealValue, type FieldContext, type PlainValue } from './fields';
 import type { DataKeyInfo, KeyVault } from './key-vault';
-import { encryptedFieldsOf, idString, isEnvelope, valueAtPath as getPath } from './model-encryption';
+import { encryptedFieldsOf, encryptUpdateFor, idString, isEnvelope, valueAtPath as getPath } from './model-encryption';
 import { retireIfUnused } from './rotation';
 import type { DataKeyRecord } from './vault-store';
 
@@ -61,8 +72,12 @@ export interface ReencryptCounts {
   skipped: number;
   /** Envelopes whose key was destroyed (crypto-shredded): unreadable for good, left untouched. */
   shredded: number;
-  /** Envelopes that could not be opened for another reason (malformed, tampered, a key of another place): left untouched. */
+  /** Envelopes that could not be opened for another reason (malformed, tampered, a key of another place), and plaintext that could not be encrypted (an erased subject's, a value of no encryptable type): left untouched. */
   failed: number;
+  /** Values found in clear at the declared paths (stored before encryption existed). */
+  plaintext: number;
+  /** Of those, encrypted by the job (with their blind indexes). */
+  encryptedPlaintext: number;
 }
 
 export type ReencryptJobStatus = 'running' | 'interrupted' | 'failed' | 'finished';
@@ -159,10 +174,15 @@ export class ReencryptJobError extends KeyVaultError {
   }
 }
 
-export const emptyCounts = (): ReencryptCounts => ({ scanned: 0, envelopes: 0, reencrypted: 0, current: 0, skipped: 0, shredded: 0, failed: 0 });
+export const emptyCounts = (): ReencryptCounts => ({ scanned: 0, envelopes: 0, reencrypted: 0, current: 0, skipped: 0, shredded: 0, failed: 0, plaintext: 0, encryptedPlaintext: 0 });
 
 function add(into: ReencryptCounts, from: Partial<ReencryptCounts>): void {
-  for (const k of Object.keys(from) as Array<keyof ReencryptCounts>) into[k] += from[k] ?? 0;
+  for (const k of Object.keys(from) as Array<keyof ReencryptCounts>) into[k] = (into[k] ?? 0) + (from[k] ?? 0);
+}
+
+/** Counts of a job document written by an older version, with every count present. */
+function fullCounts(c: Partial<ReencryptCounts> | undefined): ReencryptCounts {
+  return { ...emptyCounts(), ...c };
 }
 
 interface Target {
@@ -196,6 +216,7 @@ const seriesKey = (tenantId: string, subjectId: string | null) => JSON.stringify
 class KeyLookup {
   private readonly records = new Map<string, DataKeyRecord | null>();
   private readonly currents = new Map<string, DataKeyRecord | null>();
+  private readonly erasedSeries = new Map<string, boolean>();
   constructor(private readonly vault: KeyVault) {}
 
   async record(id: string): Promise<DataKeyRecord | null> {
@@ -205,11 +226,23 @@ class KeyLookup {
 
   async current(tenantId: string, subjectId: string | null): Promise<DataKeyRecord | null> {
     const k = seriesKey(tenantId, subjectId);
-    if (!this.currents.has(k)) {
+    // A series without a key is asked again: encrypting plaintext may create its first version during the run.
+    if (!this.currents.get(k)) {
       const latest = await this.vault.store.findLatest({ scope: subjectId === null ? 'tenant' : 'subject', tenantId, subjectId }, ['active']);
       this.currents.set(k, latest);
     }
     return this.currents.get(k)!;
+  }
+
+  /** Whether a series was shredded: it has versions and none is active (every one destroyed). */
+  async erased(tenantId: string, subjectId: string | null): Promise<boolean> {
+    const k = seriesKey(tenantId, subjectId);
+    if (!this.erasedSeries.has(k)) {
+      const series = { scope: subjectId === null ? ('tenant' as const) : ('subject' as const), tenantId, subjectId };
+      const latest = await this.vault.store.findLatest(series);
+      this.erasedSeries.set(k, latest?.status === 'destroyed' && !(await this.vault.store.findLatest(series, ['active'])));
+    }
+    return this.erasedSeries.get(k)!;
   }
 }
 
@@ -261,7 +294,29 @@ function contextOf(t: Target, tenantId: string, doc: Record<string, unknown>, pa
   return ctx;
 }
 
-/** Re-encrypts one document's stale envelopes with a compare-and-set, re-reading it after a lost race. */
+/**
+ * The encrypted update of one value stored in clear, from the model's own
+ * `encryptUpdateFor` (envelope and blind indexes); 'failed' when it cannot
+ * be encrypted, or when its subject's or tenant's keys were shredded (no key
+ * is made for an erased subject).
+ */
+async function planPlaintext(keys: KeyLookup, t: Target, ctx: FieldContext, path: string, value: unknown): Promise<{ $set: Record<string, unknown>; $unset?: Record<string, unknown> } | 'failed'> {
+  if ((await keys.erased(ctx.tenantId, null)) || (ctx.subjectId !== undefined && (await keys.erased(ctx.tenantId, ctx.subjectId)))) return 'failed';
+  let update: Record<string, unknown>;
+  try {
+    update = await encryptUpdateFor(t.model, { $set: { [path]: value } }, { documentId: ctx.documentId as string, tenantId: ctx.tenantId, ...(ctx.subjectId !== undefined ? { subjectId: ctx.subjectId } : {}) });
+  } catch (err) {
+    // A value of no encryptable type, binary data that is not an envelope, a tenant whose own master key is revoked: left for a person to look at.
+    if (err instanceof CryptoError && ['UNSUPPORTED_VALUE', 'PLAINTEXT_WRITE_REFUSED', 'MASTER_KEY_UNAVAILABLE'].includes(err.code)) return 'failed';
+    throw err;
+  }
+  const set = update.$set as Record<string, unknown> | undefined;
+  // Encryption off on the connection (benchmarks) hands the plaintext back: never write it as if encrypted.
+  if (!set || !isEnvelope(set[path])) return 'failed';
+  return { $set: set, ...(update.$unset ? { $unset: update.$unset as Record<string, unknown> } : {}) };
+}
+
+/** Re-encrypts one document's stale envelopes and encrypts its plaintext with a compare-and-set, re-reading it after a lost race. */
 async function processDocument(vault: KeyVault, keys: KeyLookup, t: Target, tenantId: string, first: Record<string, unknown>): Promise<ReencryptCounts> {
   const counts = emptyCounts();
   counts.scanned = 1;
@@ -269,13 +324,30 @@ async function processDocument(vault: KeyVault, keys: KeyLookup, t: Target, tena
   let pending: Set<string> | undefined;
   for (let attempt = 0; doc && attempt < 3; attempt++) {
     const set: Record<string, unknown> = {};
+    const unset: Record<string, unknown> = {};
     const expect: Record<string, unknown> = {};
+    let plainPaths = 0;
     for (const path of t.paths) {
       if (pending && !pending.has(path)) continue;
       const stored = getPath(doc, path);
-      if (!isEnvelope(stored)) {
-        // Rewritten meanwhile (cleared, or a plaintext write the plugin would have refused): not ours to touch.
+      if (stored === undefined || stored === null) {
+        // Cleared meanwhile: not ours to touch.
         if (pending) counts.skipped++;
+        continue;
+      }
+      if (!isEnvelope(stored)) {
+        if (!pending) counts.plaintext++;
+        const ctx = contextOf(t, tenantId, doc, path);
+        const planned = ctx ? await planPlaintext(keys, t, ctx, path, stored) : 'failed';
+        if (planned === 'failed') {
+          counts.failed++;
+          continue;
+        }
+        Object.assign(set, planned.$set);
+        Object.assign(unset, planned.$unset ?? {});
+        // $eq: a stored object is compared as a value, never read as query operators.
+        expect[path] = { $eq: stored };
+        plainPaths++;
         continue;
       }
       if (!pending) counts.envelopes++;
@@ -290,11 +362,12 @@ async function processDocument(vault: KeyVault, keys: KeyLookup, t: Target, tena
         expect[path] = outcome.old;
       }
     }
-    const paths = Object.keys(set);
+    const paths = Object.keys(expect);
     if (paths.length === 0) return counts;
-    const res = await t.model.collection.updateOne({ _id: doc._id, [t.tenantPath]: tenantId, ...expect } as never, { $set: set });
+    const res = await t.model.collection.updateOne({ _id: doc._id, [t.tenantPath]: tenantId, ...expect } as never, { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) } as never);
     if (res.matchedCount === 1) {
-      counts.reencrypted += paths.length;
+      counts.reencrypted += paths.length - plainPaths;
+      counts.encryptedPlaintext += plainPaths;
       return counts;
     }
     // Lost the race: someone wrote the document meanwhile. Look again at the paths we meant to write.
@@ -344,7 +417,7 @@ export async function reencryptTenant(opts: ReencryptOptions): Promise<Reencrypt
       { $set: { status: 'running', runner, leaseUntil: new Date(now().getTime() + leaseMs), error: null, updatedAt: now() } },
     );
     if (claimed.matchedCount !== 1) throw new ReencryptJobError(`job ${unfinished._id} is being run by another process (lease until ${unfinished.leaseUntil?.toISOString()})`, unfinished._id);
-    job = { ...unfinished, status: 'running', runner };
+    job = { ...unfinished, status: 'running', runner, counts: fullCounts(unfinished.counts), collections: unfinished.collections.map((c) => ({ ...c, counts: fullCounts(c.counts) })) };
     // Models that gained encrypted fields since the job started are walked too.
     for (const t of targets) if (!job.collections.some((c) => c.collection === t.collection)) job.collections.push({ collection: t.collection, lastId: null, done: false, counts: emptyCounts() });
   } else {

@@ -7,7 +7,10 @@
  *   envelopes name data keys, not master keys. Resumable and idempotent: it
  *   works only on records still naming the old master key, so a crash
  *   leaves some rewrapped and the next run does the rest; reads keep
- *   working throughout as long as the vault knows both providers.
+ *   working throughout as long as the vault knows both providers. Tenants
+ *   with their own master key (BYOK, `targetFor`) have their keys moved onto
+ *   it rather than onto the new platform key, so a platform rotation leaves
+ *   each tenant's keys where its configuration says they belong.
  * - Data key rotation: `newDataKeyVersion` (new writes use the new version)
  *   and `retireIfUnused` (an old version is retired once the re-encryption
  *   job reports nothing uses it).
@@ -19,6 +22,12 @@ import type { MasterKeyProvider } from './providers/types';
 export interface RewrapOptions {
   /** Only this tenant's keys (a tenant moving to or from its own master key). */
   tenantId?: string;
+  /**
+   * A tenant's own master key (BYOK): its records go there instead of `to`.
+   * Undefined (or `from` itself) for a tenant without one, or whose key is
+   * unavailable: `to`.
+   */
+  targetFor?: (tenantId: string) => MasterKeyProvider | undefined;
   /** Called after each record, with running counts. Throwing stops the run (what was done stays done). */
   onProgress?: (progress: { rewrapped: number; skipped: number }) => void;
   /** Stops between records when aborted; a later run resumes. */
@@ -30,6 +39,8 @@ export interface RewrapResult {
   rewrapped: number;
   /** Records that changed under us (shredded, retired) and were left for the next run. */
   skipped: number;
+  /** With `targetFor`: how many of `rewrapped` went to tenants' own master keys rather than `to`. */
+  ontoTenantKeys?: number;
 }
 
 /**
@@ -42,23 +53,28 @@ export async function rewrapAll(vault: KeyVault, from: MasterKeyProvider, to: Ma
   for (const p of [from, to]) if (p.env !== vault.env) throw new KeyEnvironmentMismatchError(`master key ${p.id}`, p.env, vault.env);
   vault.addProvider(from);
   vault.addProvider(to);
-  const result: RewrapResult = { rewrapped: 0, skipped: 0 };
+  const result: RewrapResult = { rewrapped: 0, skipped: 0, ...(options.targetFor ? { ontoTenantKeys: 0 } : {}) };
   const filter = { masterKeyId: from.id, status: ['active', 'retired'] as Array<'active' | 'retired'>, ...(options.tenantId ? { tenantId: options.tenantId } : {}) };
   for await (const record of vault.store.find(filter)) {
     options.signal?.throwIfAborted();
     if (!record.wrappedKey) continue;
+    const own = options.targetFor?.(record.tenantId);
+    const target = own && own.id !== from.id ? own : to;
+    if (target !== to) vault.addProvider(target);
     const context = wrapContext(vault.env, record);
     const plain = await from.unwrap(record.wrappedKey, context);
     let wrapped: Buffer;
     try {
-      wrapped = await to.wrap(plain, context);
+      wrapped = await target.wrap(plain, context);
     } finally {
       plain.fill(0);
     }
     // Only if nobody shredded, retired or rewrapped it meanwhile: never resurrect a destroyed key.
-    const ok = await vault.store.update(record._id, { masterKeyId: from.id, status: record.status }, { masterKeyId: to.id, wrappedKey: wrapped });
-    if (ok) result.rewrapped++;
-    else result.skipped++;
+    const ok = await vault.store.update(record._id, { masterKeyId: from.id, status: record.status }, { masterKeyId: target.id, wrappedKey: wrapped });
+    if (ok) {
+      result.rewrapped++;
+      if (target !== to) result.ontoTenantKeys!++;
+    } else result.skipped++;
     options.onProgress?.({ ...result });
   }
   return result;

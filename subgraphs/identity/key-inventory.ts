@@ -4,7 +4,11 @@
  * PRIVACY_OFFICERs. The tenant's own key series is listed version by
  * version; the data subjects' keys (one series per subject) are only
  * counted, so the view never names a data subject. Metadata only: the key
- * vault's records without their wrapped bytes (`KeyVault.listKeys`).
+ * vault's records without their wrapped bytes (`KeyVault.listKeys`). Every
+ * key shows the master key that wraps it (subject keys counted per master
+ * key), and the view says which master key wraps the tenant's new keys — its
+ * own (BYOK, TENANT_MASTER_KEYS) or the platform's — and whether it is
+ * available, so an admin can follow a move onto the tenant's own key.
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { tenantOfCaller } from '../../lib/caller';
@@ -26,7 +30,16 @@ export interface TenantDataKeyView {
 export interface KeyInventoryView {
   rotationDays: number;
   tenantKeys: TenantDataKeyView[];
-  subjectKeys: { subjects: number; active: number; retired: number; destroyed: number; rotationDue: number; oldestCurrentAgeDays: number | null };
+  subjectKeys: {
+    subjects: number;
+    active: number;
+    retired: number;
+    destroyed: number;
+    rotationDue: number;
+    oldestCurrentAgeDays: number | null;
+    masterKeys: Array<{ masterKeyId: string; keys: number }>;
+  };
+  masterKey: { id: string; customerManaged: boolean; available: boolean };
 }
 
 /** The highest active version of each series, by series (`subjectId`, null for the tenant's). */
@@ -40,8 +53,16 @@ function currentBySeries(keys: readonly DataKeyInfo[]): Map<string | null, DataK
   return out;
 }
 
-export async function keyInventory(crypto: Pick<FieldCryptoRuntime, 'vault' | 'rotationDays'>, tenantId: string): Promise<KeyInventoryView> {
+/** Non-destroyed keys per master key, most first (ties by id). */
+function perMasterKey(keys: readonly DataKeyInfo[]): Array<{ masterKeyId: string; keys: number }> {
+  const counts = new Map<string, number>();
+  for (const k of keys) if (k.status !== 'destroyed') counts.set(k.masterKeyId, (counts.get(k.masterKeyId) ?? 0) + 1);
+  return [...counts].map(([masterKeyId, n]) => ({ masterKeyId, keys: n })).sort((a, b) => b.keys - a.keys || a.masterKeyId.localeCompare(b.masterKeyId));
+}
+
+export async function keyInventory(crypto: Pick<FieldCryptoRuntime, 'vault' | 'rotationDays' | 'masterKeyOf'>, tenantId: string): Promise<KeyInventoryView> {
   const keys = await crypto.vault.listKeys({ tenantId });
+  const own = crypto.masterKeyOf(tenantId);
   const current = currentBySeries(keys);
   const due = (k: DataKeyInfo) => current.get(k.subjectId)?._id === k._id && k.ageDays >= crypto.rotationDays;
   const tenantKeys = keys
@@ -69,7 +90,9 @@ export async function keyInventory(crypto: Pick<FieldCryptoRuntime, 'vault' | 'r
       destroyed: subject.filter((k) => k.status === 'destroyed').length,
       rotationDue: currentSubject.filter(due).length,
       oldestCurrentAgeDays: currentSubject.length ? Math.max(...currentSubject.map((k) => k.ageDays)) : null,
+      masterKeys: perMasterKey(subject),
     },
+    masterKey: { id: own.masterKeyId, customerManaged: own.customerManaged, available: own.available },
   };
 }
 

@@ -215,7 +215,7 @@ test('keys:rotate-master: every data key rewrapped under the new key; the data t
     await vault.dataKeyFor({ tenantId: 'hsm-tenant' });
     await expect(rotateMasterKey({ conn: c, masterKey: oldKey, to: 'hsm-missing' })).rejects.toThrow();
     const res = await rotateMasterKey({ conn: c, masterKey: oldKey, to: 'hsm-new', tenantId: 'hsm-tenant' });
-    expect(res).toEqual({ rewrapped: 3, skipped: 0, from: 'pkcs11:development/hsm-old', to: 'pkcs11:development/hsm-new', remaining: 0 });
+    expect(res).toEqual({ rewrapped: 3, skipped: 0, from: 'pkcs11:development/hsm-old', to: 'pkcs11:development/hsm-new', remaining: 0, configured: 'pkcs11:development/hsm-old' });
     const hsmNew = await Pkcs11MasterKeyProvider.open({ ...base, keyLabel: 'development/hsm-new' });
     try {
       const fresh = await createKeyVault({ store: new MongooseKeyVaultStore(c), env: 'development', masterKey: hsmNew });

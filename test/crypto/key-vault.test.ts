@@ -119,8 +119,8 @@ describe('key vault over mongoose (devdb)', () => {
     await v.dataKeyFor({ tenantId: 'globex' });
     expect((await raw().findOne({ tenantId: 'acme' }))!.masterKeyId).toBe('local:development/master-acme-byok');
     expect((await raw().findOne({ tenantId: 'globex' }))!.masterKeyId).toBe('local:development/master-1');
-    // A process that does not hold the tenant's master key cannot open its data.
-    await expect(createFieldEncryptor({ vault: vault() }).decryptValue(envelope, ctx)).rejects.toMatchObject({ code: 'KEY_VAULT' });
+    // A process that does not hold the tenant's master key cannot open its data: unreadable, with the reason.
+    await expect(createFieldEncryptor({ vault: vault() }).decryptValue(envelope, ctx)).rejects.toMatchObject({ code: 'DECRYPTION_FAILED', reason: 'MASTER_KEY_UNAVAILABLE' });
     expect(await createFieldEncryptor({ vault: vault({ providers: [tenantMaster] }) }).decryptValue(envelope, ctx)).toBe('Wile E.');
   });
 

@@ -1,7 +1,7 @@
 /**
  * Shared helpers of the lib/crypto tests: temporary key folders, a vault
  * over devdb or memory, a frozen clock, providers that count or fail, and a
- * throw-away SoftHSM2 token.
+ * throw-away SoftHSM2 token (and a way to delete a key from it).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ import mongoose from 'mongoose';
 import { startDevDb, type DevDb } from '../../devdb';
 import type { Context } from '../../lib/crypto/canonical';
 import { LocalMasterKeyProvider } from '../../lib/crypto/providers/local';
+import { pkcs11Binding } from '../../lib/crypto/providers/pkcs11';
 import type { MasterKeyProvider } from '../../lib/crypto/providers/types';
 import { KeyVault, type KeyVaultOptions } from '../../lib/crypto/key-vault';
 import { MemoryKeyVaultStore, MongooseKeyVaultStore, type KeyVaultStore } from '../../lib/crypto/vault-store';
@@ -97,4 +98,37 @@ export function createSoftHsmToken(tokenLabel = `tracksafe-${randomBytes(3).toSt
   const soPin = '13579111';
   execFileSync('softhsm2-util', ['--init-token', '--free', '--label', tokenLabel, '--pin', pin, '--so-pin', soPin], { env: process.env, stdio: 'pipe' });
   return { tokenLabel, pin, soPin };
+}
+
+/**
+ * Deletes the key labelled `label` from a SoftHSM2 token through a session
+ * of its own, as the HSM's tooling does when a customer revokes their key.
+ * Returns how many objects it destroyed.
+ */
+export function destroySoftHsmKey(token: SoftHsmToken, label: string): number {
+  const b = pkcs11Binding();
+  const lib = new b.PKCS11();
+  lib.load(SOFTHSM_LIB);
+  try {
+    lib.C_Initialize();
+  } catch (err) {
+    if ((err as { code?: number }).code !== b.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw err;
+  }
+  const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trimEnd() === token.tokenLabel);
+  if (slot === undefined) throw new Error(`no SoftHSM2 token labelled ${token.tokenLabel}`);
+  const session = lib.C_OpenSession(slot, b.CKF_SERIAL_SESSION | b.CKF_RW_SESSION);
+  try {
+    try {
+      lib.C_Login(session, b.CKU_USER, token.pin);
+    } catch (err) {
+      if ((err as { code?: number }).code !== b.CKR_USER_ALREADY_LOGGED_IN) throw err;
+    }
+    lib.C_FindObjectsInit(session, [{ type: b.CKA_LABEL, value: label }]);
+    const found = lib.C_FindObjects(session, 10);
+    lib.C_FindObjectsFinal(session);
+    for (const handle of found) lib.C_DestroyObject(session, handle);
+    return found.length;
+  } finally {
+    lib.C_CloseSession(session);
+  }
 }

@@ -5,15 +5,18 @@
  * current versions with the same values, readers never fail while it runs,
  * a killed run resumes from its checkpoint with counts that add up, shredded
  * subjects are left alone (and get no new key), and old versions are
- * retired only when no stored envelope names them.
+ * retired only when no stored envelope names them. Values stored in clear
+ * (before encryption existed) are encrypted with their blind indexes, by a
+ * compare-and-set that never overwrites an application write.
  */
 import { randomBytes } from 'node:crypto';
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { startDevDb, type DevDb } from '../../devdb';
 import { loadCryptoConfig, newDataKeyVersion, readKeyRef, sealValue, shredSubject } from '../../lib/crypto';
-import { encryptedFields, isEnvelope, type UnreadableField } from '../../lib/crypto/model-encryption';
+import { blindIndexFilter, encryptedFields, isEnvelope, type UnreadableField } from '../../lib/crypto/model-encryption';
 import { findUnfinishedJob, KEY_ROTATION_JOBS, reencryptTenant, ReencryptJobError, type ReencryptJob } from '../../lib/crypto/reencrypt';
 import { openFieldCrypto, type FieldCryptoRuntime } from '../../lib/crypto/runtime';
+import { formatDataRotation } from '../../scripts/key-rotation';
 import { tempDir } from './kit';
 
 interface PersonDoc {
@@ -149,7 +152,7 @@ test('moves every envelope of the tenant onto the current versions, values uncha
 
     expect(res.status).toBe('finished');
     // 60 people × 2 paths + 20 notes × 2 paths.
-    expect(res.counts).toEqual({ scanned: 80, envelopes: 160, reencrypted: 160, current: 0, skipped: 0, shredded: 0, failed: 0 });
+    expect(res.counts).toEqual({ scanned: 80, envelopes: 160, reencrypted: 160, current: 0, skipped: 0, shredded: 0, failed: 0 , plaintext: 0, encryptedPlaintext: 0 });
     expect(progress[progress.length - 1]).toBe(80);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     const current = await currentKeyIds(w, w.tenant);
@@ -268,7 +271,7 @@ test('a killed run resumes from its checkpoint: every document ends on the new v
     const res = await reencryptTenant({ conn: w.conn, vault: w.runtime.vault, tenantId: w.tenant, models: models(w), resume: true });
     expect(res.jobId).toBe(failed._id);
     expect(res.status).toBe('finished');
-    expect(res.counts).toEqual({ scanned: 55, envelopes: 110, reencrypted: 110, current: 0, skipped: 0, shredded: 0, failed: 0 });
+    expect(res.counts).toEqual({ scanned: 55, envelopes: 110, reencrypted: 110, current: 0, skipped: 0, shredded: 0, failed: 0 , plaintext: 0, encryptedPlaintext: 0 });
     expect((await storedKeyIds(w, w.tenant)).every((id) => current.has(id))).toBe(true);
     expect(res.retired).toHaveLength(9);
     expect(await findUnfinishedJob(w.conn, w.tenant)).toBeNull();
@@ -301,7 +304,7 @@ test('values of a shredded subject are skipped and counted, never rewritten, and
     await rotateAll(w, w.tenant);
     await shredSubject(w.runtime.vault, { tenantId: w.tenant, subjectId: 's-2' });
     const res = await reencryptTenant({ conn: w.conn, vault: w.runtime.vault, tenantId: w.tenant, models: models(w), batchSize: 5 });
-    expect(res.counts).toEqual({ scanned: 28, envelopes: 56, reencrypted: 48, current: 0, skipped: 0, shredded: 8, failed: 0 });
+    expect(res.counts).toEqual({ scanned: 28, envelopes: 56, reencrypted: 48, current: 0, skipped: 0, shredded: 8, failed: 0 , plaintext: 0, encryptedPlaintext: 0 });
     expect(await w.conn.db!.collection('rx_people').find({ tenantId: w.tenant, subjectId: 's-2' }).sort({ _id: 1 }).toArray()).toEqual(shredded);
     const keysOfSubject = await w.runtime.vault.listKeys({ tenantId: w.tenant, scope: 'subject', subjectId: 's-2' });
     expect(keysOfSubject.map((k) => k.status)).toEqual(['destroyed', 'destroyed']);
@@ -352,4 +355,183 @@ test('an old version still named by a stored value (a writer with a stale key ca
   } finally {
     await w.close();
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Values stored in clear
+
+interface ContactDoc {
+  _id: string;
+  tenantId: string;
+  subjectId: string;
+  email: string | null;
+  phone: string | null;
+  profile: { city: string; tags: string[] } | null;
+}
+const contactSchema = new Schema<ContactDoc>(
+  { _id: String, tenantId: { type: String, required: true }, subjectId: { type: String, required: true }, email: Encrypted, phone: Encrypted, profile: Encrypted },
+  { collection: 'rx_contacts', versionKey: false },
+);
+contactSchema.plugin(encryptedFields, {
+  collection: 'rx_contacts',
+  paths: ['email', 'phone', 'profile'],
+  subjectPath: 'subjectId',
+  blindIndexes: [
+    { path: 'email', name: 'email', normalise: 'email', bits: 16 },
+    { path: 'phone', name: 'phone', normalise: 'phone', bits: 12 },
+  ],
+});
+
+async function contacts(w: World): Promise<Model<ContactDoc>> {
+  const Contacts = w.conn.model<ContactDoc>('RxContact', contactSchema);
+  await Contacts.init();
+  return Contacts;
+}
+
+/** `n` contacts written in clear straight into the collection, as before encryption existed. */
+async function insertPlain(w: World, tenantId: string, n: number, prefix = 'c'): Promise<ContactDoc[]> {
+  const docs: ContactDoc[] = Array.from({ length: n }, (_, i) => ({
+    _id: nextId(),
+    tenantId,
+    subjectId: `${prefix}-s${i % 3}`,
+    email: `${prefix}${i}@Example.com`,
+    phone: i % 2 ? null : `+44 20 7946 09${String(i).padStart(2, '0')}`,
+    profile: i === 0 ? { city: 'Leeds', tags: ['vip', 'night'] } : null,
+  }));
+  await w.conn.db!.collection('rx_contacts').insertMany(docs as never[]);
+  return docs;
+}
+
+describe('values stored in clear', () => {
+  test('are encrypted by the job with their blind indexes, counted apart, read back through the models, and reported by the command', async () => {
+    const w = await world(4, 2, 3);
+    try {
+      const Contacts = await contacts(w);
+      const plain = await insertPlain(w, w.tenant, 6);
+      const otherPlain = await insertPlain(w, w.other, 2, 'o');
+      // An encrypted contact beside them, and plaintext in documents that also hold envelopes.
+      await Contacts.create({ _id: nextId(), tenantId: w.tenant, subjectId: 'c-s0', email: 'enc@example.com', phone: null, profile: null });
+      const person = (await w.conn.db!.collection('rx_people').find({ tenantId: w.tenant }).sort({ _id: 1 }).limit(1).next())!;
+      await w.conn.db!.collection('rx_people').updateOne({ _id: person._id }, { $set: { name: 'Written in clear' } });
+      const note = (await w.conn.db!.collection('rx_notes').find({ tenantId: w.tenant }).sort({ _id: 1 }).limit(1).next())!;
+      await w.conn.db!.collection('rx_notes').updateOne({ _id: note._id }, { $set: { body: 'clear note', score: 42 } });
+
+      const res = await reencryptTenant({ conn: w.conn, vault: w.runtime.vault, tenantId: w.tenant, models: [...models(w), Contacts], batchSize: 4 });
+      // 6 emails, 3 phones, 1 profile; a name; a body and a score.
+      const inClear = 6 + 3 + 1 + 1 + 2;
+      // 4 people × 2, 3 notes × 2, 1 contact, less the three values overwritten in clear.
+      expect(res.counts).toEqual({ scanned: 4 + 3 + 7, envelopes: 8 + 6 + 1 - 3, reencrypted: 0, current: 12, skipped: 0, shredded: 0, failed: 0, plaintext: inClear, encryptedPlaintext: inClear });
+      expect(formatDataRotation({ subjectSeries: 0, job: res })).toContain(`\nencrypted ${inClear} value(s) stored in clear (of ${inClear} found)\n`);
+
+      // Raw BSON: envelopes and blind indexes, no plaintext left at a declared path.
+      const raw = await w.conn.db!.collection('rx_contacts').find({ tenantId: w.tenant }).sort({ _id: 1 }).toArray();
+      for (const d of raw) for (const p of ['email', 'phone', 'profile']) expect(d[p] === null || isEnvelope(d[p])).toBe(true);
+      expect(JSON.stringify(raw)).not.toMatch(/example\.com|7946|Leeds/i);
+      for (const c of plain) {
+        const d = raw.find((r) => r._id === (c._id as unknown))!;
+        expect(d.bidx.email).toBe((await blindIndexFilter(Contacts, w.tenant, 'email', c.email!))['bidx.email']);
+        if (c.phone) expect(d.bidx.phone).toBe((await blindIndexFilter(Contacts, w.tenant, 'phone', c.phone))['bidx.phone']);
+        else expect(d.bidx).not.toHaveProperty('phone');
+      }
+      expect(isEnvelope((await w.conn.db!.collection('rx_people').findOne({ _id: person._id }))!.name)).toBe(true);
+      const rawNote = (await w.conn.db!.collection('rx_notes').findOne({ _id: note._id }))!;
+      expect(isEnvelope(rawNote.body) && isEnvelope(rawNote.score)).toBe(true);
+
+      // Read through the models, from the store (a cold cache): the same values; lookups by blind index find them.
+      w.runtime.vault.clearCache();
+      const back = await Contacts.find({ tenantId: w.tenant, _id: { $in: plain.map((c) => c._id) } }).sort({ _id: 1 }).lean();
+      expect(back).toEqual(plain.map((c) => ({ ...c, bidx: expect.any(Object) })));
+      const found = await Contacts.find(await blindIndexFilter(Contacts, w.tenant, 'email', 'C3@example.COM')).lean();
+      expect(found.map((c) => c.email)).toEqual(['c3@Example.com']);
+      expect((await w.People.findById(person._id).lean())!.name).toBe('Written in clear');
+      expect(await w.Notes.findById(note._id).lean()).toMatchObject({ body: 'clear note', score: 42 });
+      expect(unreadable).toEqual([]);
+      // Under the subjects' keys: the job created the first key of subjects that had none.
+      const keyIds = new Set(raw.flatMap((d) => (isEnvelope(d.email) ? [readKeyRef(d.email).keyId] : [])));
+      const subjects = (await w.runtime.vault.listKeys({ tenantId: w.tenant, scope: 'subject' })).filter((k) => keyIds.has(k._id)).map((k) => k.subjectId);
+      expect(new Set(subjects)).toEqual(new Set(['c-s0', 'c-s1', 'c-s2']));
+
+      // The other tenant is not touched; a second run finds nothing in clear.
+      expect(await w.conn.db!.collection('rx_contacts').find({ tenantId: w.other }).sort({ _id: 1 }).toArray()).toEqual(otherPlain);
+      const again = await reencryptTenant({ conn: w.conn, vault: w.runtime.vault, tenantId: w.tenant, models: [...models(w), Contacts] });
+      expect(again.counts).toMatchObject({ plaintext: 0, encryptedPlaintext: 0, failed: 0, current: 12 + inClear });
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('an application write between the read and the compare-and-set is not overwritten: the path counts as skipped, the rest of the document is encrypted', async () => {
+    const w = await world(0, 1, 0);
+    try {
+      const Contacts = await contacts(w);
+      const plain = await insertPlain(w, w.tenant, 4);
+      const coll = Contacts.collection;
+      const original = coll.updateOne.bind(coll);
+      let raced: string | undefined;
+      const spy = jest.spyOn(coll, 'updateOne').mockImplementation((async (filter: Record<string, unknown>, update: unknown, ...rest: unknown[]) => {
+        // The job's compare-and-set holds the plaintext in its filter: the application writes that document first.
+        if (!raced && filter && 'email' in filter && filter._id === plain[0]._id) {
+          raced = filter._id as string;
+          await Contacts.updateOne({ _id: raced }, { $set: { email: 'app@new.example' } });
+        }
+        return (original as (...a: unknown[]) => unknown)(filter, update, ...rest);
+      }) as never);
+      let res;
+      try {
+        res = await reencryptTenant({ conn: w.conn, vault: w.runtime.vault, tenantId: w.tenant, models: [Contacts] });
+      } finally {
+        spy.mockRestore();
+      }
+      expect(raced).toBe(plain[0]._id);
+      // 4 emails, 2 phones, 1 profile in clear; the raced email was written by the application.
+      expect(res.counts).toMatchObject({ scanned: 4, plaintext: 7, encryptedPlaintext: 6, skipped: 1, failed: 0 });
+      const first = (await Contacts.findById(plain[0]._id).lean())!;
+      expect(first).toMatchObject({ email: 'app@new.example', phone: plain[0].phone, profile: plain[0].profile });
+      const rawFirst = (await w.conn.db!.collection('rx_contacts').findOne({ _id: plain[0]._id as never }))!;
+      expect(rawFirst.bidx.email).toBe((await blindIndexFilter(Contacts, w.tenant, 'email', 'app@new.example'))['bidx.email']);
+      for (const c of plain.slice(1)) expect((await Contacts.findById(c._id).lean())!.email).toBe(c.email);
+    } finally {
+      await w.close();
+    }
+  });
+
+  test("is left alone, and counted failed, when its subject's keys were shredded (no key is created for an erased subject) or it cannot be encrypted", async () => {
+    const w = await world(0, 1, 0);
+    try {
+      const Contacts = await contacts(w);
+      await Contacts.create({ _id: nextId(), tenantId: w.tenant, subjectId: 'gone', email: 'gone@example.com', phone: null, profile: null });
+      await shredSubject(w.runtime.vault, { tenantId: w.tenant, subjectId: 'gone' });
+      const [leftover] = await insertPlain(w, w.tenant, 1, 'gone');
+      await w.conn.db!.collection('rx_contacts').updateOne({ _id: leftover._id as never }, { $set: { subjectId: 'gone' } });
+      const odd = { _id: nextId(), tenantId: w.tenant, subjectId: 'odd', email: new mongoose.Types.ObjectId(), phone: null, profile: null };
+      await w.conn.db!.collection('rx_contacts').insertOne(odd as never);
+      const before = await w.conn.db!.collection('rx_contacts').find({ _id: { $in: [leftover._id, odd._id] } as never }).sort({ _id: 1 }).toArray();
+
+      const res = await reencryptTenant({ conn: w.conn, vault: w.runtime.vault, tenantId: w.tenant, models: [Contacts] });
+      // The shredded envelope; the leftover's email, phone and profile, and the odd value, in clear.
+      expect(res.counts).toMatchObject({ envelopes: 1, shredded: 1, plaintext: 4, encryptedPlaintext: 0, failed: 4 });
+      expect(await w.conn.db!.collection('rx_contacts').find({ _id: { $in: [leftover._id, odd._id] } as never }).sort({ _id: 1 }).toArray()).toEqual(before);
+      expect((await w.runtime.vault.listKeys({ tenantId: w.tenant, subjectId: 'gone' })).map((k) => k.status)).toEqual(['destroyed']);
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('a job checkpointed before these counts existed resumes with them', async () => {
+    const w = await world(12, 3, 0);
+    try {
+      await rotateAll(w, w.tenant);
+      const abort = new AbortController();
+      const first = await reencryptTenant({ conn: w.conn, vault: w.runtime.vault, tenantId: w.tenant, models: models(w), batchSize: 5, signal: abort.signal, afterBatch: () => abort.abort() });
+      expect(first.status).toBe('interrupted');
+      const jobs = w.conn.db!.collection<ReencryptJob>(KEY_ROTATION_JOBS);
+      const stored = (await jobs.findOne({ _id: first.jobId }))!;
+      const old = ({ plaintext: _p, encryptedPlaintext: _e, ...rest }: Record<string, number>) => rest;
+      await jobs.updateOne({ _id: first.jobId }, { $set: { counts: old(stored.counts as never) as never, collections: stored.collections.map((c) => ({ ...c, counts: old(c.counts as never) as never })) } });
+      const res = await reencryptTenant({ conn: w.conn, vault: w.runtime.vault, tenantId: w.tenant, models: models(w), resume: true });
+      expect(res.counts).toEqual({ scanned: 12, envelopes: 24, reencrypted: 24, current: 0, skipped: 0, shredded: 0, failed: 0, plaintext: 0, encryptedPlaintext: 0 });
+    } finally {
+      await w.close();
+    }
+  });
 });

@@ -12,6 +12,16 @@ export { Pkcs11MasterKeyProvider, ensurePkcs11MasterKey, pkcs11Binding, type Pkc
 
 export type MasterKeyConfig = ({ kind: 'local' } & LocalMasterKeyOptions) | ({ kind: 'pkcs11' } & Pkcs11MasterKeyOptions);
 
+/**
+ * The id the provider of `config` will have (`<kind>:<env>/<name>`), without
+ * opening it: to tell two configurations of one key apart from two keys, and
+ * to name a key that cannot be opened.
+ */
+export function masterKeyIdOf(config: MasterKeyConfig): string {
+  if (config.kind === 'local') return `local:${config.env}/master-${config.name ?? '1'}`;
+  return `pkcs11:${config.keyLabel ?? `${config.env}/tracksafe-master`}`;
+}
+
 /** Opens the provider a configuration names (see `loadCryptoConfig` in ../config.ts). */
 export async function openMasterKeyProvider(config: MasterKeyConfig): Promise<MasterKeyProvider> {
   if (config.kind === 'local') return LocalMasterKeyProvider.open(config);

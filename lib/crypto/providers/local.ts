@@ -19,7 +19,7 @@ import { chmod, link, lstat, mkdir, open, readFile, unlink } from 'node:fs/promi
 import path from 'node:path';
 import type { AppEnv } from '../../config';
 import type { Context } from '../canonical';
-import { KeyEnvironmentMismatchError, KeyProviderConfigError, KeyUnwrapFailedError } from '../errors';
+import { KeyEnvironmentMismatchError, KeyProviderConfigError, KeyUnwrapFailedError, MasterKeyNotFoundError } from '../errors';
 import { assertKeyName, DATA_KEY_BYTES, NONCE_BYTES, TAG_BYTES, WRAP_FORMAT, WRAPPED_KEY_BYTES, wrapAad, type MasterKeyProvider } from './types';
 
 export interface LocalMasterKeyOptions {
@@ -72,9 +72,10 @@ export class LocalMasterKeyProvider implements MasterKeyProvider {
   /**
    * Opens (or, when allowed, creates) the key file. Throws
    * `KeyProviderConfigError` in production without `allowLocalInProduction`,
-   * for a missing file that may not be generated, a file readable by others,
-   * or a malformed file; `KeyEnvironmentMismatchError` for a file labelled
-   * for another environment.
+   * for a file readable by others, or a malformed file;
+   * `MasterKeyNotFoundError` (a `KeyProviderConfigError`) for a missing file
+   * that may not be generated; `KeyEnvironmentMismatchError` for a file
+   * labelled for another environment.
    */
   static async open(opts: LocalMasterKeyOptions): Promise<LocalMasterKeyProvider> {
     const name = opts.name ?? '1';
@@ -88,7 +89,7 @@ export class LocalMasterKeyProvider implements MasterKeyProvider {
     const file = localKeyFile({ ...opts, name });
     let text = await readKeyFile(file);
     if (text === undefined) {
-      if (!(opts.generate ?? opts.env === 'development')) throw new KeyProviderConfigError(`no local master key for ${opts.env} (expected ${file})`);
+      if (!(opts.generate ?? opts.env === 'development')) throw new MasterKeyNotFoundError(id, `no local master key ${id} (expected ${file})`);
       await generateKeyFile(file, id, opts.env);
       text = (await readKeyFile(file))!;
     }

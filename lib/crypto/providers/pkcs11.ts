@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import type * as Pkcs11 from 'pkcs11js';
 import type { AppEnv } from '../../config';
 import type { Context } from '../canonical';
-import { KeyEnvironmentMismatchError, KeyProviderConfigError, KeyProviderUnavailableError, KeyUnwrapFailedError } from '../errors';
+import { KeyEnvironmentMismatchError, KeyProviderConfigError, KeyProviderUnavailableError, KeyUnwrapFailedError, MasterKeyNotFoundError } from '../errors';
 import { DATA_KEY_BYTES, NONCE_BYTES, TAG_BYTES, WRAP_FORMAT, WRAPPED_KEY_BYTES, wrapAad, type MasterKeyProvider } from './types';
 
 type Binding = typeof Pkcs11;
@@ -230,8 +230,11 @@ export class Pkcs11MasterKeyProvider implements MasterKeyProvider {
   /**
    * Loads the module, opens a session on the token, logs in and finds the
    * key. Throws `KeyEnvironmentMismatchError` for a label of another
-   * environment and `KeyProviderConfigError` when the key is missing,
-   * ambiguous, not AES-256, extractable or not sensitive.
+   * environment, `MasterKeyNotFoundError` (a `KeyProviderConfigError`) when
+   * no key has the label, and `KeyProviderConfigError` when it is
+   * ambiguous, not AES-256, extractable or not sensitive. A key deleted
+   * while the provider is open (revoked) makes later calls throw
+   * `MasterKeyNotFoundError` too.
    */
   static async open(opts: Pkcs11MasterKeyOptions): Promise<Pkcs11MasterKeyProvider> {
     const label = keyLabelFor(opts);
@@ -290,6 +293,8 @@ export class Pkcs11MasterKeyProvider implements MasterKeyProvider {
   /** Opens a session, logs in and finds and checks the key (synchronous PKCS#11 calls). */
   private connect(): void {
     const b = pkcs11Binding();
+    // Until the key is found again, the next call must look for it (it may have been deleted: a revoked key).
+    this.key = undefined;
     if (this.session) {
       try {
         this.lib.C_CloseSession(this.session);
@@ -303,7 +308,7 @@ export class Pkcs11MasterKeyProvider implements MasterKeyProvider {
     this.session = session;
     login(this.lib, session, this.opts.pin);
     const keys = findKeys(this.lib, session, this.keyLabel);
-    if (keys.length === 0) throw new KeyProviderConfigError(`no PKCS#11 key labelled "${this.keyLabel}" on the token`);
+    if (keys.length === 0) throw new MasterKeyNotFoundError(this.id, `no PKCS#11 key labelled "${this.keyLabel}" on the token`);
     if (keys.length > 1) throw new KeyProviderConfigError(`${keys.length} PKCS#11 keys are labelled "${this.keyLabel}": labels must be unique`);
     const info = describe(this.lib, session, keys[0]);
     if (info.label !== this.keyLabel) throw new KeyProviderConfigError(`PKCS#11 key label mismatch ("${info.label}")`);
@@ -324,6 +329,8 @@ export class Pkcs11MasterKeyProvider implements MasterKeyProvider {
   private run(kind: 'encrypt' | 'decrypt', nonce: Buffer, aad: Buffer, input: Buffer): Promise<Buffer> {
     return this.serialised(async () => {
       try {
+        // A reconnect that found no key left none: look again (the key may be back), or fail as not found.
+        if (!this.key) this.connect();
         return await this.once(kind, nonce, aad, input);
       } catch (err) {
         if (!SESSION_LOST.has(ckrName(err))) throw this.translate(kind, err);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { MasterKeyNotFoundError } from '../../../lib/crypto/errors';
 import { LocalMasterKeyProvider, localKeyFile } from '../../../lib/crypto/providers/local';
 import { tempDir } from '../kit';
 
@@ -103,6 +104,17 @@ describe('local master key provider', () => {
 
   it('does not generate keys outside development unless asked', async () => {
     expect(await codeOf(LocalMasterKeyProvider.open({ keysDir: keys.dir, env: 'staging' }))).toBe('KEY_PROVIDER_CONFIG');
+  });
+
+  it('tells a missing key file (a revoked tenant key) apart from a bad one', async () => {
+    const missing = LocalMasterKeyProvider.open({ keysDir: keys.dir, env: 'development', name: 'acme', generate: false });
+    await expect(missing).rejects.toBeInstanceOf(MasterKeyNotFoundError);
+    await expect(missing).rejects.toMatchObject({ code: 'KEY_PROVIDER_CONFIG', masterKeyId: 'local:development/master-acme' });
+    const p = await LocalMasterKeyProvider.open({ keysDir: keys.dir, env: 'development', name: 'acme' });
+    chmodSync(p.file, 0o644);
+    const unsafe = LocalMasterKeyProvider.open({ keysDir: keys.dir, env: 'development', name: 'acme', generate: false });
+    await expect(unsafe).rejects.toMatchObject({ code: 'KEY_PROVIDER_CONFIG' });
+    await expect(unsafe).rejects.not.toBeInstanceOf(MasterKeyNotFoundError);
   });
 
   it('refuses a key name that could leave its folder', async () => {

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type * as Pkcs11 from 'pkcs11js';
 import { Types } from 'mongoose';
+import { MasterKeyNotFoundError } from '../../../lib/crypto/errors';
 import { createFieldEncryptor } from '../../../lib/crypto/fields';
 import { ensurePkcs11MasterKey, pkcs11Binding, Pkcs11MasterKeyProvider, type Pkcs11MasterKeyOptions } from '../../../lib/crypto/providers/pkcs11';
 import { createSoftHsmToken, memoryVault, SOFTHSM_LIB, softHsmInstalled, type SoftHsmToken } from '../kit';
@@ -169,6 +170,33 @@ suite(`pkcs11 master key provider (SoftHSM2)${skipped}`, () => {
     expect(await codeOf(Pkcs11MasterKeyProvider.open({ ...opts, tokenLabel: 'no-such-token' }))).toBe('KEY_PROVIDER_CONFIG');
     expect(await codeOf(Pkcs11MasterKeyProvider.open({ ...opts, keyLabel: 'development/absent' }))).toBe('KEY_PROVIDER_CONFIG');
     expect(await codeOf(Pkcs11MasterKeyProvider.open({ ...opts, modulePath: '/nonexistent/libpkcs11.so' }))).toBe('KEY_PROVIDER_CONFIG');
+  });
+
+  it('a key deleted from the token while open (revoked): every later call fails as not found, and works again once a key has its label', async () => {
+    const revocable = { ...opts, keyLabel: 'development/revocable' };
+    await ensurePkcs11MasterKey(revocable);
+    const p = await Pkcs11MasterKeyProvider.open(revocable);
+    try {
+      const wrapped = await p.wrap(randomBytes(32), ctx);
+      withSession(token, (lib, session, b) => {
+        lib.C_FindObjectsInit(session, [{ type: b.CKA_LABEL, value: 'development/revocable' }]);
+        const found = lib.C_FindObjects(session, 10);
+        lib.C_FindObjectsFinal(session);
+        for (const h of found) lib.C_DestroyObject(session, h);
+      });
+      for (let i = 0; i < 2; i++) {
+        await expect(p.unwrap(wrapped, ctx)).rejects.toBeInstanceOf(MasterKeyNotFoundError);
+        await expect(p.wrap(randomBytes(32), ctx)).rejects.toMatchObject({ code: 'KEY_PROVIDER_CONFIG', masterKeyId: 'pkcs11:development/revocable' });
+      }
+      expect(await codeOf(Pkcs11MasterKeyProvider.open(revocable))).toBe('KEY_PROVIDER_CONFIG');
+      // Another key under the label: found again, but it is not the key that wrapped before.
+      await ensurePkcs11MasterKey(revocable);
+      expect(await codeOf(p.unwrap(wrapped, ctx))).toBe('KEY_UNWRAP_FAILED');
+      const again = await p.wrap(randomBytes(32), ctx);
+      await expect(p.unwrap(again, ctx)).resolves.toHaveLength(32);
+    } finally {
+      await p.close();
+    }
   });
 
   it('serves a key vault: fields encrypted under an HSM-wrapped data key', async () => {

@@ -13,7 +13,8 @@ const seeded: number[] = [];
 const DAY = 86_400_000;
 const QUERY = `{ keyInventory { rotationDays
   tenantKeys { id version status current masterKeyId createdAt ageDays rotationDue }
-  subjectKeys { subjects active retired destroyed rotationDue oldestCurrentAgeDays } } }`;
+  subjectKeys { subjects active retired destroyed rotationDue oldestCurrentAgeDays masterKeys { masterKeyId keys } }
+  masterKey { id customerManaged available } } }`;
 
 beforeAll(async () => {
   kit = await startSubgraph('identity', { seed: true });
@@ -45,7 +46,10 @@ test('a SECURITY_ADMIN sees the tenant key versions with ages and subject keys a
     expect.objectContaining({ version: 1, status: 'ACTIVE', current: false, ageDays: 120, rotationDue: false }),
   ]);
   expect(inv.tenantKeys[0].id).toMatch(/^[0-9a-f]{32}$/);
-  expect(inv.subjectKeys).toEqual({ subjects: seeded[0] + 3, active: seeded[0] + 2, retired: 0, destroyed: 1, rotationDue: 1, oldestCurrentAgeDays: 100 });
+  const platformKey = inv.tenantKeys[0].masterKeyId;
+  expect(inv.subjectKeys).toEqual({ subjects: seeded[0] + 3, active: seeded[0] + 2, retired: 0, destroyed: 1, rotationDue: 1, oldestCurrentAgeDays: 100, masterKeys: [{ masterKeyId: platformKey, keys: seeded[0] + 2 }] });
+  // No key of its own (BYOK): the platform's master key wraps its new data keys.
+  expect(inv.masterKey).toEqual({ id: platformKey, customerManaged: false, available: true });
   expect(JSON.stringify(res.data)).not.toMatch(/subject-secret|subject-of-b|wrappedKey/);
 });
 
