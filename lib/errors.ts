@@ -34,7 +34,25 @@ const PUBLIC_CODES = new Set<string>([
   'STEP_UP_REQUIRED',
   // A SENSITIVE reveal without an active just-in-time elevation (lib/reveal.ts): the caller can fix it.
   'ELEVATION_REQUIRED',
+  // The tenant's own master key (BYOK) is revoked or missing: only the tenant can bring it back.
+  'ENCRYPTION_KEY_UNAVAILABLE',
 ]);
+
+/** Crypto failures a client is told about, by the crypto layer's code (lib/crypto/errors.ts), with a fixed message. */
+const CLIENT_CRYPTO_ERRORS: Record<string, { code: string; message: string }> = {
+  MASTER_KEY_UNAVAILABLE: { code: 'ENCRYPTION_KEY_UNAVAILABLE', message: "The tenant's encryption key is unavailable; its data cannot be written or read until the key is restored" },
+};
+
+function cryptoCodeOf(error: unknown): string | undefined {
+  let e: unknown = error;
+  // GraphQLError → originalError → …: the crypto error is where a resolver threw it.
+  for (let i = 0; i < 5 && e && typeof e === 'object'; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CLIENT_CRYPTO_ERRORS[code] && e instanceof Error && !(e instanceof GraphQLError)) return code;
+    e = (e as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
 
 export class AppError extends GraphQLError {
   constructor(code: ErrorCodeValue, message: string, extensions: Record<string, unknown> = {}) {
@@ -123,7 +141,9 @@ export function isDuplicateKey(err: unknown): boolean {
  * the request id, so a client can quote it and we can find the log line.
  */
 export function createFormatError(appEnv: AppEnv) {
-  return (formatted: GraphQLFormattedError): GraphQLFormattedError => {
+  return (formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError => {
+    const crypto = cryptoCodeOf(error);
+    if (crypto) return { message: CLIENT_CRYPTO_ERRORS[crypto].message, path: formatted.path, extensions: { code: CLIENT_CRYPTO_ERRORS[crypto].code } };
     const code = String(formatted.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR);
     if (appEnv === 'development') return formatted;
     const { stacktrace: _stack, exception: _exception, ...ext } = formatted.extensions ?? {};
