@@ -14,6 +14,7 @@ import type { CursorPosition, PageRequest } from '../../lib/pagination';
 import { ConcurrentUpdateError, InvalidInputError, ShipmentNotFoundError, TrackingNumberInUseError } from './errors';
 import { claimKey, newId, type RegionCode, type ShipmentDoc, type ShipmentModels } from './model';
 import { toShipment, type Clock, type Shipment } from './records';
+import type { ShipmentProjection } from './selection';
 import type { ShipmentStatus } from './status';
 import { hashTrackingToken, newTrackingToken } from './tokens';
 import * as v from './validation';
@@ -79,9 +80,13 @@ export class ShipmentService {
     private readonly now: Clock = () => new Date(),
   ) {}
 
-  /** Shipments with these ids that the scope may see, in no particular order. */
-  async shipmentsByIds(scope: DataScope, ids: readonly string[]): Promise<Shipment[]> {
-    const docs = await this.models.Shipment.find({ _id: trusted({ $in: [...ids] }), ...tenantFilter(scope), ...recordFilter(scope) })
+  /**
+   * Shipments with these ids that the scope may see, in no particular order.
+   * `projection` (a read plan's, selection.ts) leaves out personal fields
+   * nobody will read; omit it for whole records.
+   */
+  async shipmentsByIds(scope: DataScope, ids: readonly string[], projection?: ShipmentProjection): Promise<Shipment[]> {
+    const docs = await this.models.Shipment.find({ _id: trusted({ $in: [...ids] }), ...tenantFilter(scope), ...recordFilter(scope) }, projection)
       .lean<ShipmentDoc[]>()
       .exec();
     return docs.map(toShipment);
@@ -112,8 +117,8 @@ export class ShipmentService {
       .map(toShipment);
   }
 
-  /** One page of the shipments the scope may see, newest first, and how many match the filter. */
-  async listShipments(scope: DataScope, filter: ShipmentFilter, page: PageRequest): Promise<Page<Shipment>> {
+  /** One page of the shipments the scope may see, newest first, and how many match the filter; `projection` as for `shipmentsByIds`. */
+  async listShipments(scope: DataScope, filter: ShipmentFilter, page: PageRequest, projection?: ShipmentProjection): Promise<Page<Shipment>> {
     const where: Record<string, unknown> = { ...tenantFilter(scope), ...recordFilter(scope) };
     if (filter.status?.length) where.status = trusted({ $in: filter.status });
     if (filter.carrier) where.carrier = filter.carrier.trim().toUpperCase();
@@ -130,7 +135,7 @@ export class ShipmentService {
     const [docs, totalCount] = await Promise.all([
       page.first === 0
         ? Promise.resolve([] as ShipmentDoc[])
-        : this.models.Shipment.find(pageWhere).sort({ createdAt: -1, _id: -1 }).limit(page.first + 1).lean<ShipmentDoc[]>().exec(),
+        : this.models.Shipment.find(pageWhere, projection).sort({ createdAt: -1, _id: -1 }).limit(page.first + 1).lean<ShipmentDoc[]>().exec(),
       this.models.Shipment.countDocuments(where).exec(),
     ]);
     return { items: docs.map(toShipment), totalCount };

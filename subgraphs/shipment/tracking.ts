@@ -12,6 +12,7 @@ import { isDuplicateKey } from '../../lib/errors';
 import { ConcurrentUpdateError, IdempotencyKeyReusedError, InvalidInputError, ShipmentNotFoundError } from './errors';
 import { newId, type EventSource, type ProofOfDeliveryDoc, type ShipmentDoc, type ShipmentModels, type TrackingEventDoc } from './model';
 import { toTrackingEvent, type Clock, type TrackingEvent } from './records';
+import { fullEventReads, stripPaths, type EventReads } from './selection';
 import { decide, type ShipmentStatus } from './status';
 import { PresentedToken } from './tokens';
 import * as v from './validation';
@@ -159,10 +160,14 @@ export function eventFingerprint(fields: NormalisedEvent, proof: NormalisedProof
 }
 
 export class TrackingService {
+  private readonly fullReads: EventReads;
+
   constructor(
     private readonly models: ShipmentModels,
     private readonly now: Clock = () => new Date(),
-  ) {}
+  ) {
+    this.fullReads = fullEventReads(models);
+  }
 
   /**
    * Records an event once per (tenant, shipment, clientEventId) and moves the
@@ -275,17 +280,25 @@ export class TrackingService {
    * The events of many shipments in one query, newest first (by
    * `occurredAt`, then id), with each shipment's total. `limit` caps the
    * events returned per shipment; omit it to get all (pages after a cursor).
+   * `reads` (a read plan's, selection.ts) leaves out the fields nobody will
+   * read, personal ones above all; by default every field a record shows.
    */
-  async eventHistories(scope: DataScope, shipmentIds: readonly string[], limit?: number): Promise<Map<string, EventHistory>> {
+  async eventHistories(scope: DataScope, shipmentIds: readonly string[], limit?: number, reads: EventReads = this.fullReads): Promise<Map<string, EventHistory>> {
+    // Each group keeps its page's worth of events (not the whole history), each event only the fields its record
+    // shows and the operation selects: an expression evaluated for the kept events alone, where a `$project` stage
+    // would rework every matched event (and put devdb's aggregation on its copying path). A field a stored event lacks
+    // is left out by mongod and null from devdb: its record reads the same.
+    const event = Object.fromEntries(reads.fields.map((f) => [f, `$${f}`]));
     const pipeline: Record<string, unknown>[] = [
       { $match: { shipmentId: { $in: [...shipmentIds] }, ...tenantMatch(scope) } },
       { $sort: { occurredAt: -1, _id: -1 } },
-      { $group: { _id: '$shipmentId', total: { $sum: 1 }, events: { $push: '$$ROOT' } } },
+      { $group: { _id: '$shipmentId', total: { $sum: 1 }, events: limit === undefined ? { $push: event } : { $firstN: { input: event, n: limit } } } },
     ];
-    if (limit !== undefined) pipeline.push({ $project: { total: 1, events: { $slice: ['$events', limit] } } });
     const rows = await this.models.TrackingEvent.aggregate<{ _id: string; total: number; events: TrackingEventDoc[] }>(pipeline as never).exec();
+    const events = rows.flatMap((r) => r.events);
+    stripPaths(events, reads.strip);
     // aggregate bypasses the plugin's read hooks: decrypt the events here, one key-vault round trip for the page.
-    await decryptDocuments(this.models.TrackingEvent, rows.flatMap((r) => r.events));
+    await decryptDocuments(this.models.TrackingEvent, events);
     return new Map(rows.map((r) => [r._id, { total: r.total, events: r.events.map(toTrackingEvent) }]));
   }
 
