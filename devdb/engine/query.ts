@@ -247,8 +247,11 @@ export function compileFilter(filter: unknown): Pred {
 /** Applies a find projection to documents that already matched. */
 export function project(docs: Document[], projection: unknown): Document[] {
   if (!projection || typeof projection !== 'object' || Object.keys(projection).length === 0) return docs;
+  // mingo copies the top level of each document but removes a dotted exclusion (`'a.b': 0`, or an
+  // operator on a dotted path) from the nested object it shares with the stored document: copy those inputs.
+  const mutates = Object.entries(projection as Document).some(([k, v]) => k.includes('.') && v !== 1 && v !== true);
   try {
-    return new Query({}, options()).find(docs, projection as AnyObject).all() as Document[];
+    return new Query({}, { ...options(), ...(mutates ? { processingMode: 1 /* CLONE_INPUT */ } : {}) } as Options).find(docs, projection as AnyObject).all() as Document[];
   } catch (err) {
     throw wrapMingo(err);
   }

@@ -94,6 +94,19 @@ describe('aggregate', () => {
     expect(all).toEqual([{ _id: null, first: 'DHL', last: 'XXX', w: 23 }]);
   });
 
+  test('$firstN after $sort keeps the first n per group in order; its input may be an object expression (MongoDB 5.2+)', async () => {
+    const rows = await Parcel.aggregate([
+      { $match: { carrier: { $in: ['DHL', 'UPS'] } } },
+      { $sort: { sentAt: -1, weight: -1 } },
+      { $group: { _id: '$carrier', total: { $sum: 1 }, latest: { $firstN: { input: { w: '$weight', s: '$status' }, n: 2 } }, weights: { $firstN: { input: '$weight', n: 5 } } } },
+      { $sort: { _id: 1 } },
+    ]);
+    expect(rows).toEqual([
+      { _id: 'DHL', total: 2, latest: [{ w: 5, s: 'transit' }, { w: 2, s: 'delivered' }], weights: [5, 2] },
+      { _id: 'UPS', total: 3, latest: [{ w: 4, s: 'lost' }, { w: 8, s: 'transit' }], weights: [4, 8, 1] },
+    ]);
+  });
+
   test('$project with inclusion, computed fields and exclusion of _id', async () => {
     const rows = await Parcel.aggregate([
       { $match: { carrier: 'DHL' } },

@@ -211,6 +211,20 @@ describe('find', () => {
     expect(dee).toMatchObject({ email: 'dee@x.io', name: 'Dee', age: 19 });
   });
 
+  test('a projection never changes the stored document: dotted and top-level exclusions, inclusions, $slice, findOneAndUpdate fields', async () => {
+    const full = async () => User.findOne({ email: 'ada@x.io' }).lean<User>();
+    const before = await full();
+    const dotted = await User.findOne({ email: 'ada@x.io' }, { 'address.zip': 0 }).lean<User>();
+    expect(dotted!.address).toEqual({ city: 'London' });
+    await User.findOne({ email: 'ada@x.io' }, { tags: 0, 'address.city': 0 }).lean();
+    await User.findOne({ email: 'ada@x.io' }, { 'address.city': 1, name: 1 }).lean();
+    await User.findOne({ email: 'ada@x.io' }, { tags: { $slice: 1 } }).lean();
+    await User.find({}, { 'address.zip': 0 }).lean();
+    const updated = await User.findOneAndUpdate({ email: 'ada@x.io' }, { $set: { age: 37 } }, { projection: { 'address.zip': 0 }, new: true }).lean<User>();
+    expect(updated!.address).toEqual({ city: 'London' });
+    expect(await full()).toEqual({ ...before, age: 37 });
+  });
+
   test('$slice projection keeps the first n array elements', async () => {
     const ada = await User.findOne({ email: 'ada@x.io' }, { tags: { $slice: 1 }, name: 1 }).lean<User>();
     expect(ada!.tags).toEqual(['math']);
