@@ -328,13 +328,15 @@ interface Sealed {
   path: string;
   bytes: Buffer | undefined;
   keyId: string;
+  /** Left encrypted (`leaveSealed`): its key is checked, the value not opened. */
+  keep: boolean;
 }
 
 /** Every envelope of a page, in document order, and the key ids they name. */
 function sealedOf(spec: Spec, docs: readonly object[], leave?: ReadonlySet<string>): { sealed: Sealed[]; keyIds: Set<string> } {
   const sealed: Sealed[] = [];
   const keyIds = new Set<string>();
-  const paths = leave?.size ? spec.paths.filter((p) => !leave.has(p)) : spec.paths;
+  const paths = spec.paths;
   for (const doc of docs) {
     const a = accessOf(doc);
     // The values of one document nearly always name one key: its id is read as hex once.
@@ -356,7 +358,7 @@ function sealedOf(spec: Spec, docs: readonly object[], leave?: ReadonlySet<strin
       } catch (err) {
         if (!(err instanceof DecryptionFailedError)) throw err;
       }
-      sealed.push({ doc, a, path, bytes, keyId });
+      sealed.push({ doc, a, path, bytes, keyId, keep: leave?.has(path) ?? false });
     }
   }
   return { sealed, keyIds };
@@ -424,6 +426,8 @@ async function decryptAll(conn: Connection, spec: Spec, docs: readonly object[],
     else if (typeof key === 'string') reason = key;
     // The envelope names a key of another tenant or subject: it was not made for this place.
     else if (key.tenantId !== ctx.tenantId || (ctx.subjectId !== undefined && key.subjectId !== ctx.subjectId)) reason = 'KEY_NOT_FOUND';
+    // Left sealed: its key exists and is this document's, so the value is there (an erased one still reads as null).
+    else if (s.keep) continue;
     else {
       try {
         s.a.set(s.doc, s.path, openEnvelope(s.bytes, key, ctx.aad, s.path));
@@ -442,7 +446,9 @@ const sealedOnRead = new WeakMap<object, ReadonlySet<string>>();
 
 /**
  * Leaves `paths` encrypted in the results of `query` (a find or findOne):
- * their envelopes stay as stored, nothing decrypts them. For reads whose
+ * their envelopes stay as stored, nothing decrypts them — but their keys
+ * are checked as for any value, so one whose key was destroyed (erased) or
+ * is not this document's still reads as null and is reported. For reads whose
  * caller can only ever show those values as a fixed mask (a street line
  * shown as "•••"): the plaintext never exists in the process, and the
  * decryption is saved. Anything that would use such a value as a string

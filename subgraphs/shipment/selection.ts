@@ -25,6 +25,7 @@
 import { getNamedType, isAbstractType, isObjectType, Kind, type FieldNode, type GraphQLNamedType, type GraphQLObjectType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { Model } from 'mongoose';
 import { encryptedFieldsOf } from '../../lib/crypto/model-encryption';
+import { valueBlindPaths } from '../../lib/pii';
 import type { ShipmentModels } from './model';
 import { SHIPMENT_FIELDS, TRACKING_EVENT_FIELDS } from './records';
 
@@ -42,6 +43,14 @@ export interface EventReads {
 export interface ReadPlan {
   /** Projection of shipment reads; undefined: whole documents. */
   readonly shipments?: ShipmentProjection;
+  /**
+   * Encrypted shipment paths read but left encrypted (the plugin's
+   * `leaveSealed`): in a query every shipment field is shown masked, and
+   * these only ever as a fixed mask or null (lib/pii `valueBlindPaths`:
+   * street lines, delivery notes, media references), so their plaintext is
+   * never needed. Undefined: decrypt everything.
+   */
+  readonly sealed?: readonly string[];
   readonly events: EventReads;
 }
 
@@ -278,7 +287,16 @@ export class ReadPlanner {
   // Apollo keeps a parsed document per query text, so a repeated operation is planned once.
   private readonly cache = new WeakMap<object, { schema: object; plan: ReadPlan }>();
 
-  constructor(models: Pick<ShipmentModels, 'Shipment' | 'TrackingEvent'>) {
+  /** Value-blind shipment paths that query plans leave encrypted (empty where nothing is masked: security 'off'). */
+  private readonly sealed: readonly string[];
+
+  /**
+   * `opts.masked`: the subgraph masks personal fields (every server but a
+   * benchmark's security-'off' one); only then may a query leave value-blind
+   * paths encrypted, since only the mask ever reaches the caller.
+   */
+  constructor(models: Pick<ShipmentModels, 'Shipment' | 'TrackingEvent'>, opts: { masked?: boolean } = {}) {
+    this.sealed = opts.masked ? Object.freeze(valueBlindPaths('shipment', 'shipments').filter((p) => (encryptedFieldsOf(models.Shipment)?.paths ?? []).includes(p))) : [];
     this.shapes = { Shipment: shapeOf(models.Shipment, SHIPMENT_FIELDS), TrackingEvent: shapeOf(models.TrackingEvent, TRACKING_EVENT_FIELDS) };
     this.encrypted = { Shipment: this.shapes.Shipment.encrypted, TrackingEvent: this.shapes.TrackingEvent.encrypted };
     // The plain event fields this file knows must each name a field the record maps, or a selected one would read as null.
@@ -307,6 +325,7 @@ export class ReadPlanner {
     if (walk.unsure) return this.full;
     return Object.freeze({
       shipments: Object.freeze(shipmentProjection(this.shapes.Shipment, trimOf(this.shapes.Shipment, walk.picked.Shipment))),
+      ...(this.sealed.length ? { sealed: this.sealed } : {}),
       events: Object.freeze(eventReads(this.shapes.TrackingEvent, trimOf(this.shapes.TrackingEvent, walk.picked.TrackingEvent), walk.plain.TrackingEvent)),
     });
   }

@@ -280,6 +280,16 @@ describe('crypto-shredding', () => {
     await People.updateOne({ _id: erased._id }, { $set: { name: 'New Name' } });
     expect((await People.findOne({ _id: erased._id }).lean())!.name).toBe('New Name');
   });
+
+  test('a path left sealed of a shredded subject still reads as null (its key is checked), and is reported', async () => {
+    const erased = person();
+    await People.create(erased);
+    await shredSubject(runtime.vault, { tenantId: T1, subjectId: erased.subjectId });
+    unreadable.length = 0;
+    const read = await leaveSealed(People.findOne({ _id: erased._id }).lean<PersonDoc>(), ['tags', 'name']);
+    expect(read).toMatchObject({ name: null, tags: null, contact: { email: null } });
+    expect(unreadable.filter((u) => u.documentId === erased._id).map((u) => u.path).sort()).toEqual(['contact.email', 'contact.phone', 'name', 'tags']);
+  });
 });
 
 describe('blind indexes', () => {

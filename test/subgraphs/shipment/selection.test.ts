@@ -229,6 +229,29 @@ describe('reads over HTTP', () => {
     }
   });
 
+  test('a query leaves street lines and notes encrypted (shown as a fixed mask either way); a reveal opens them', async () => {
+    // Observed without a spy: a tampered ciphertext is reported and read as null when it is opened, and not when it is left sealed.
+    const s = await createShipment(kit);
+    const shipments = kit.stores.forRegion().db!.collection('shipments');
+    const stored = (await shipments.findOne({ _id: s.id }))!;
+    const tampered = (b: any) => {
+      const bytes = Buffer.from(b.buffer.subarray(0, b.position));
+      bytes[bytes.length - 1] ^= 1;
+      return new (b.constructor as any)(bytes, 0x80);
+    };
+    await shipments.updateOne({ _id: s.id }, { $set: { 'destination.line1': tampered(stored.destination.line1), deliveryNotes: tampered(stored.deliveryNotes) } });
+    const { data, tried } = await read(`query($id: ID!) { shipment(id: $id) { id deliveryNotes destination { line1 city postalCode } recipient { name } } }`, { id: s.id });
+    expect(tried).toEqual([]);
+    expect(data.shipment).toEqual({ id: s.id, deliveryNotes: MASK, destination: { line1: MASK, city: 'Berlin', postalCode: maskPostalCode('10115') }, recipient: { name: maskPersonName('Test Recipient') } });
+    unreadable.length = 0;
+    const shown = await revealed(kit, s.id);
+    expect({ line1: shown.destination.line1, notes: shown.deliveryNotes, name: shown.recipient.name }).toEqual({ line1: null, notes: null, name: 'Test Recipient' });
+    expect(unreadable.map((f) => [f.path, f.reason]).sort()).toEqual([
+      ['deliveryNotes', 'AUTHENTICATION'],
+      ['destination.line1', 'AUTHENTICATION'],
+    ]);
+  });
+
   test('partial reads leave the stored documents whole, and a reveal (a mutation) reads and shows every value', async () => {
     await read(`{ shipments(first: 10) { edges { node { id destination { city } origin { countryIso3 } proofOfDelivery { outcome } } } } }`);
     const shown = await revealed(kit, kept.id);
