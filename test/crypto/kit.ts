@@ -3,6 +3,7 @@
  * over devdb or memory, a frozen clock, providers that count or fail, and a
  * throw-away SoftHSM2 token (and a way to delete a key from it).
  */
+import type * as Pkcs11 from 'pkcs11js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,12 +101,8 @@ export function createSoftHsmToken(tokenLabel = `tracksafe-${randomBytes(3).toSt
   return { tokenLabel, pin, soPin };
 }
 
-/**
- * Deletes the key labelled `label` from a SoftHSM2 token through a session
- * of its own, as the HSM's tooling does when a customer revokes their key.
- * Returns how many objects it destroyed.
- */
-export function destroySoftHsmKey(token: SoftHsmToken, label: string): number {
+/** Raw PKCS#11 access to a SoftHSM2 token, logged in as its user (as an attacker with the PIN, or the HSM's tooling, would have). */
+export function withSoftHsmSession<T>(token: SoftHsmToken, run: (lib: Pkcs11.PKCS11, session: Pkcs11.Handle, b: typeof Pkcs11) => T): T {
   const b = pkcs11Binding();
   const lib = new b.PKCS11();
   lib.load(SOFTHSM_LIB);
@@ -123,12 +120,23 @@ export function destroySoftHsmKey(token: SoftHsmToken, label: string): number {
     } catch (err) {
       if ((err as { code?: number }).code !== b.CKR_USER_ALREADY_LOGGED_IN) throw err;
     }
+    return run(lib, session, b);
+  } finally {
+    lib.C_CloseSession(session);
+  }
+}
+
+/**
+ * Deletes the key labelled `label` from a SoftHSM2 token, as the HSM's
+ * tooling does when a customer revokes their key. Returns how many objects
+ * it destroyed.
+ */
+export function destroySoftHsmKey(token: SoftHsmToken, label: string): number {
+  return withSoftHsmSession(token, (lib, session, b) => {
     lib.C_FindObjectsInit(session, [{ type: b.CKA_LABEL, value: label }]);
     const found = lib.C_FindObjects(session, 10);
     lib.C_FindObjectsFinal(session);
     for (const handle of found) lib.C_DestroyObject(session, handle);
     return found.length;
-  } finally {
-    lib.C_CloseSession(session);
-  }
+  });
 }

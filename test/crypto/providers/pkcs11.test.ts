@@ -5,12 +5,11 @@
  * Skips only when the library file is absent; CI installs it.
  */
 import { randomBytes } from 'node:crypto';
-import type * as Pkcs11 from 'pkcs11js';
 import { Types } from 'mongoose';
 import { MasterKeyNotFoundError } from '../../../lib/crypto/errors';
 import { createFieldEncryptor } from '../../../lib/crypto/fields';
 import { ensurePkcs11MasterKey, pkcs11Binding, Pkcs11MasterKeyProvider, type Pkcs11MasterKeyOptions } from '../../../lib/crypto/providers/pkcs11';
-import { createSoftHsmToken, memoryVault, SOFTHSM_LIB, softHsmInstalled, type SoftHsmToken } from '../kit';
+import { createSoftHsmToken, memoryVault, SOFTHSM_LIB, softHsmInstalled, withSoftHsmSession, type SoftHsmToken } from '../kit';
 
 const suite = softHsmInstalled ? describe : describe.skip;
 const skipped = softHsmInstalled ? '' : ` — SKIPPED: ${SOFTHSM_LIB} not found (apt-get install -y softhsm2)`;
@@ -25,29 +24,7 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   );
 }
 
-/** Raw PKCS#11 access to the token, as an attacker with the PIN would have. */
-function withSession<T>(token: SoftHsmToken, run: (lib: Pkcs11.PKCS11, session: Pkcs11.Handle, b: typeof Pkcs11) => T): T {
-  const b = pkcs11Binding();
-  const lib = new b.PKCS11();
-  lib.load(SOFTHSM_LIB);
-  try {
-    lib.C_Initialize();
-  } catch (err) {
-    if ((err as { code?: number }).code !== b.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw err;
-  }
-  const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trimEnd() === token.tokenLabel)!;
-  const session = lib.C_OpenSession(slot, b.CKF_SERIAL_SESSION | b.CKF_RW_SESSION);
-  try {
-    try {
-      lib.C_Login(session, b.CKU_USER, token.pin);
-    } catch (err) {
-      if ((err as { code?: number }).code !== b.CKR_USER_ALREADY_LOGGED_IN) throw err;
-    }
-    return run(lib, session, b);
-  } finally {
-    lib.C_CloseSession(session);
-  }
-}
+const withSession = withSoftHsmSession;
 
 suite(`pkcs11 master key provider (SoftHSM2)${skipped}`, () => {
   let token: SoftHsmToken;
