@@ -141,10 +141,24 @@ function aadEntry(index: number, value: string): Buffer {
  * for byte `fieldAad` (a test pins it).
  */
 export function aadDocumentPart(collection: string, documentId: string): Buffer {
-  const c = aadEntry(0, requireString('collection', collection));
-  const d = aadEntry(1, requireString('documentId', documentId));
-  return Buffer.concat([AAD_DOMAIN, c, d], AAD_DOMAIN.length + c.length + d.length);
+  let head = collectionParts.get(collection);
+  if (!head) {
+    head = Buffer.concat([AAD_DOMAIN, aadEntry(0, requireString('collection', collection))]);
+    // Collection names come from model declarations (a handful); never from stored data.
+    if (collectionParts.size < 256) collectionParts.set(collection, head);
+  }
+  const id = requireString('documentId', documentId);
+  const name = AAD_KEY_BYTES[1];
+  // One allocation per document: this runs for every document of every page.
+  const out = Buffer.allocUnsafe(head.length + name.length + 4 + Buffer.byteLength(id, 'utf8'));
+  let offset = head.copy(out, 0);
+  offset += name.copy(out, offset);
+  const n = out.write(id, offset + 4, 'utf8');
+  out.writeUInt32BE(n, offset);
+  return out;
 }
+
+const collectionParts = new Map<string, Buffer>();
 
 const fieldParts = new Map<string, Buffer>();
 function aadFieldPart(field: string): Buffer {
@@ -196,26 +210,27 @@ function encodePlain(value: PlainValue): Buffer {
   throw new UnsupportedValueError(value === null ? 'null' : typeof value);
 }
 
-function decodePlain(bytes: Buffer): PlainValue {
-  const body = bytes.subarray(1);
-  switch (bytes[0]) {
+/** The value encoded in `bytes[start, end)` (a whole field's plaintext, or one value of a record: no copies). */
+function decodePlain(bytes: Buffer, start = 0, end = bytes.length): PlainValue {
+  const size = end - start - 1;
+  switch (bytes[start]) {
     case 0x01:
-      return body.toString('utf8');
+      return bytes.toString('utf8', start + 1, end);
     case 0x02:
-      if (body.length !== 8) break;
-      return body.readDoubleBE(0);
+      if (size !== 8) break;
+      return bytes.readDoubleBE(start + 1);
     case 0x03:
-      if (body.length !== 1) break;
-      return body[0] === 1;
+      if (size !== 1) break;
+      return bytes[start + 1] === 1;
     case 0x04:
       try {
-        return JSON.parse(body.toString('utf8')) as PlainValue;
+        return JSON.parse(bytes.toString('utf8', start + 1, end)) as PlainValue;
       } catch {
         break;
       }
     case 0x05:
-      if (body.length !== 8) break;
-      return new Date(body.readDoubleBE(0));
+      if (size !== 8) break;
+      return new Date(bytes.readDoubleBE(start + 1));
     default:
   }
   throw new DecryptionFailedError('MALFORMED');
@@ -257,7 +272,7 @@ function decodeRecord(bytes: Buffer): Map<string, PlainValue> {
     at += 4;
     if (valueLength === 0 || at + valueLength > bytes.length || out.has(path)) throw new DecryptionFailedError('MALFORMED');
     // decodePlain refuses a record inside a record (type 0x06 is not one of its types).
-    out.set(path, decodePlain(bytes.subarray(at, at + valueLength)));
+    out.set(path, decodePlain(bytes, at, at + valueLength));
     at += valueLength;
   }
   return out;

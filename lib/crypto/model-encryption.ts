@@ -748,24 +748,73 @@ function placeValue(a: Accessor, doc: object, path: string, value: unknown): voi
   o[parts[parts.length - 1]] = value;
 }
 
-/** Takes an envelope out of a document read (a hydrated one is not marked modified). */
+/**
+ * Takes an envelope out of a document read: set to undefined, which JSON and
+ * every record mapping leave out — not deleted, which would put a plain
+ * document into V8's slow dictionary mode for all the reads that follow (a
+ * hydrated one is not marked modified).
+ */
 function dropEnvelope(doc: object, path: string): void {
   if (isHydrated(doc)) {
     if (typeof doc.$__setValue === 'function') doc.$__setValue(path, undefined);
-  } else deletePath(doc, path);
+  } else if (partsOf(path).length === 1) (doc as Record<string, unknown>)[path] = undefined;
+  else if (valueAtPath(doc, path) !== undefined) plainAccess.set(doc, path, undefined);
 }
 
 /**
- * The values of `paths` from a document's record (undefined: it has none,
- * or it could not be opened: nulls), where the path holds nothing of its own.
+ * Puts a document's record back at `paths` (`values` undefined: it has none,
+ * or it could not be opened: nulls), where a path holds nothing of its own.
+ * Returns whether a path holds a per-field envelope (older layout).
  */
-function fillRecord(a: Accessor, doc: object, paths: readonly string[], values: ReadonlyMap<string, PlainValue> | undefined): void {
+function fillRecord(a: Accessor, doc: object, paths: readonly string[], values: ReadonlyMap<string, PlainValue> | undefined): boolean {
+  let older = false;
+  if (a !== plainAccess) {
+    for (const path of paths) {
+      const current = a.get(doc, path);
+      if (current !== undefined && current !== null) {
+        older ||= isEnvelope(current);
+        continue;
+      }
+      const value = values?.get(path);
+      if (value !== undefined) placeValue(a, doc, path, value);
+      else if (current === undefined && parentExists(a, doc, path)) a.set(doc, path, null);
+    }
+    return older;
+  }
+  // Plain documents (every page read): one walk per path.
   for (const path of paths) {
-    const current = a.get(doc, path);
-    if (current !== undefined && current !== null) continue;
+    const parts = partsOf(path);
+    const last = parts.length - 1;
+    let o = doc as Record<string, unknown>;
+    let i = 0;
+    for (; i < last; i++) {
+      const next = o[parts[i]];
+      if (!isObject(next)) break;
+      o = next as Record<string, unknown>;
+    }
     const value = values?.get(path);
-    if (value !== undefined) placeValue(a, doc, path, value);
-    else if (current === undefined && parentExists(a, doc, path)) a.set(doc, path, null);
+    if (i < last) {
+      // The object above is missing (or null): only a value makes it.
+      if (value !== undefined) placeValue(a, doc, path, value);
+      continue;
+    }
+    const current = o[parts[last]];
+    if (current !== undefined && current !== null) {
+      older ||= isEnvelope(current);
+      continue;
+    }
+    if (value !== undefined) o[parts[last]] = value;
+    else if (current === undefined) o[parts[last]] = null;
+  }
+  return older;
+}
+
+function openRecordOrReason(bytes: Buffer, key: DataKey, aad: Buffer): Map<string, PlainValue> | DecryptionFailureReason {
+  try {
+    return openRecordEnvelope(bytes, key, aad);
+  } catch (err) {
+    if (!(err instanceof DecryptionFailedError)) throw err;
+    return err.reason;
   }
 }
 
@@ -794,9 +843,8 @@ async function decryptRecords(conn: Connection, spec: Spec, docs: readonly objec
     if (stored !== undefined) dropEnvelope(doc, spec.envelopeField);
     // A per-field envelope (older layout) at a path the read leaves out is not handed back sealed either.
     if (paths !== spec.paths) for (const p of unwanted!) if (isEnvelope(a.get(doc, p))) dropEnvelope(doc, p);
-    if (paths.some((p) => isEnvelope(a.get(doc, p)))) older.push(doc);
     if (stored === undefined || stored === null) {
-      fillRecord(a, doc, paths, undefined);
+      if (fillRecord(a, doc, paths, undefined)) older.push(doc);
       continue;
     }
     let bytes: Buffer | undefined;
@@ -818,21 +866,18 @@ async function decryptRecords(conn: Connection, spec: Spec, docs: readonly objec
     for (const s of sealed) {
       const ctx = documentContextOf(spec, s.a, s.doc, spec.envelopeField);
       const key = s.keyId ? keys.get(s.keyId) : 'MALFORMED';
-      let reason: DecryptionFailureReason;
-      if (ctx === 'MALFORMED' || s.bytes === undefined || key === undefined) reason = 'MALFORMED';
-      else if (typeof key === 'string') reason = key;
+      let opened: Map<string, PlainValue> | DecryptionFailureReason;
+      if (ctx === 'MALFORMED' || s.bytes === undefined || key === undefined) opened = 'MALFORMED';
+      else if (typeof key === 'string') opened = key;
       // The envelope names a key of another tenant or subject: it was not made for this document.
-      else if (key.tenantId !== ctx.tenantId || (ctx.subjectId !== undefined && key.subjectId !== ctx.subjectId)) reason = 'KEY_NOT_FOUND';
-      else {
-        try {
-          fillRecord(s.a, s.doc, paths, openRecordEnvelope(s.bytes, key, ctx.aad));
-          continue;
-        } catch (err) {
-          if (!(err instanceof DecryptionFailedError)) throw err;
-          reason = err.reason;
-        }
+      else if (key.tenantId !== ctx.tenantId || (ctx.subjectId !== undefined && key.subjectId !== ctx.subjectId)) opened = 'KEY_NOT_FOUND';
+      else opened = openRecordOrReason(s.bytes, key, ctx.aad);
+      if (typeof opened !== 'string') {
+        if (fillRecord(s.a, s.doc, paths, opened)) older.push(s.doc);
+        continue;
       }
-      fillRecord(s.a, s.doc, paths, undefined);
+      const reason = opened;
+      if (fillRecord(s.a, s.doc, paths, undefined)) older.push(s.doc);
       crypto.onUnreadable?.({ collection: spec.collection, path: spec.envelopeField, documentId: idString(s.a.get(s.doc, '_id')) ?? '', reason });
     }
   }
