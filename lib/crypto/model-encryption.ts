@@ -1237,7 +1237,8 @@ async function rewriteRecordWrite(q: QueryLike, spec: Spec, update: UpdateDoc, r
  */
 function wantedPaths(spec: Spec, proj: Record<string, unknown>): Set<string> | undefined {
   const entries = Object.entries(proj).filter(([k]) => k !== '_id');
-  if (entries.length === 0) return undefined;
+  // `{ _id: 1 }` alone includes nothing else; `{ _id: 0 }` alone excludes nothing else.
+  if (entries.length === 0) return isInclusion(proj) ? new Set() : undefined;
   const included = entries.filter(([, v]) => v === 1 || v === true).map(([k]) => k);
   if (included.length) {
     // A subfield of a value is the value: values are sealed whole.
@@ -1250,9 +1251,15 @@ function wantedPaths(spec: Spec, proj: Record<string, unknown>): Set<string> | u
 }
 
 /** What a projection needs beside itself in document mode: the envelope (and its ids) when a path is wanted, no envelope otherwise. */
+/** Whether a projection lists what to include (rather than what to leave out). */
+function isInclusion(proj: Record<string, unknown>): boolean {
+  const entries = Object.entries(proj);
+  const others = entries.filter(([k]) => k !== '_id');
+  return others.length ? others.some(([, v]) => v === 1 || v === true) : entries.some(([, v]) => v === 1 || v === true);
+}
+
 function envelopeProjection(spec: Spec, proj: Record<string, unknown>, wanted: ReadonlySet<string>): Record<string, 0 | 1> {
-  const including = Object.entries(proj).some(([k, v]) => k !== '_id' && (v === 1 || v === true));
-  if (!including) return wanted.size ? {} : { [spec.envelopeField]: 0 };
+  if (!isInclusion(proj)) return wanted.size ? {} : { [spec.envelopeField]: 0 };
   if (!wanted.size) return {};
   const out: Record<string, 0 | 1> = { [spec.envelopeField]: 1, [spec.tenantPath]: 1 };
   if (spec.subjectPath && spec.subjectPath !== '_id') out[spec.subjectPath] = 1;

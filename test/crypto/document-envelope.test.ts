@@ -311,6 +311,7 @@ describe('reads', () => {
     expect(plain).toMatchObject({ visits: 0 });
     expect((plain as { pii?: unknown }).pii).toBeUndefined();
     expect((await People.findOne({ _id: p._id }, { visits: 1 }).lean())!).not.toHaveProperty('name');
+    expect(await People.findOne({ _id: p._id }, { _id: 1 }).lean()).toEqual({ _id: p._id });
     expect(unreadable).toEqual([]);
     await People.findOne({ _id: p._id }, { born: 1 }).lean();
     expect(unreadable).toHaveLength(1);
