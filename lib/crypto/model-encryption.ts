@@ -1000,7 +1000,7 @@ async function currentRecord(crypto: FieldCrypto, spec: Spec, stored: Record<str
     try {
       for (const [p, v] of openRecord(envelope, await ownKey(crypto, envelope, ctx), ctx)) values.set(p, v);
     } catch (err) {
-      if (!erased(err)) throw err;
+      if (!erased(err)) await refuseUnreadable(crypto, ctx, err);
     }
   }
   for (const path of spec.paths) {
@@ -1015,11 +1015,22 @@ async function currentRecord(crypto: FieldCrypto, spec: Spec, stored: Record<str
     try {
       values.set(path, openValue(value, await ownKey(crypto, value, ctx), { ...ctx, field: path }));
     } catch (err) {
-      if (!erased(err)) throw err;
+      if (!erased(err)) await refuseUnreadable(crypto, ctx, err);
       values.delete(path);
     }
   }
   return { values, guard, older };
+}
+
+/**
+ * Refuses a write over a value that cannot be opened. A master key that is
+ * unavailable (a tenant's own, revoked) refuses it as sealing would —
+ * MASTER_KEY_UNAVAILABLE, which clients are told — rather than as an
+ * internal failure: the tenant's key is asked for, as a write needs it.
+ */
+async function refuseUnreadable(crypto: FieldCrypto, ctx: Omit<FieldContext, 'field'>, err: unknown): Promise<never> {
+  if (err instanceof DecryptionFailedError && err.reason === 'MASTER_KEY_UNAVAILABLE') await crypto.vault.dataKeyFor({ tenantId: ctx.tenantId, subjectId: ctx.subjectId });
+  throw err;
 }
 
 function setOrClear(spec: Spec, values: Map<string, PlainValue>, path: string, value: unknown): void {
