@@ -104,20 +104,27 @@ function applyOperators(doc: Document, u: Document, opts: ApplyOptions): Documen
   }
   // Plain $set paths are assigned here: mingo skips a $set whose value it deems equal, and it compares
   // BSON Binary values by a lossy string form, which would silently drop real changes.
+  const plainSets: Array<[string, unknown]> = [];
   if (modifier.$set) {
     for (const [path, value] of Object.entries(modifier.$set as Document)) {
       if (path.includes('$')) continue;
-      assignPath(doc, path, cloneValue(value));
+      plainSets.push([path, value]);
       delete modifier.$set[path];
     }
     if (!Object.keys(modifier.$set).length) delete modifier.$set;
   }
-  if (!Object.keys(modifier).length) return doc;
-  try {
-    mingoUpdate(doc, modifier, opts.arrayFilters, opts.filter, { cloneMode: 'deep' });
-  } catch (err) {
-    throw wrapMingo(err);
+  // Mingo's operators first: it applies them only where the statement's filter (its `condition`, also what a
+  // positional `$` resolves against) matches, and the document must still be as the filter found it — a filter on
+  // a field this $set changes (a compare-and-set) would otherwise make mingo drop the other operators. The paths
+  // are disjoint (assertNoConflicts), so the order changes nothing else.
+  if (Object.keys(modifier).length) {
+    try {
+      mingoUpdate(doc, modifier, opts.arrayFilters, opts.filter, { cloneMode: 'deep' });
+    } catch (err) {
+      throw wrapMingo(err);
+    }
   }
+  for (const [path, value] of plainSets) assignPath(doc, path, cloneValue(value));
   return doc;
 }
 

@@ -11,6 +11,11 @@
  * records: DOMAIN.md); their personal fields read as null from then on.
  * Deleting documents is a retention job, not this one.
  *
+ * Document envelopes (`envelope: 'document'`, shipments) need nothing more:
+ * one envelope holds all of a document's values under the same subject (or
+ * tenant) key a per-field one would use, so shredding that key erases them
+ * all at once; the envelope stays, unreadable, and its values read as null.
+ *
  * Both functions are idempotent: a second run destroys no key and
  * un-indexes no document, so a caller that failed half-way simply runs
  * them again. They never see a personal value: results are counts.

@@ -17,7 +17,14 @@
  *
  * Payload by type byte: 0x01 string (UTF-8), 0x02 number (float64 BE),
  * 0x03 boolean (one byte), 0x04 JSON (plain objects and arrays, UTF-8),
- * 0x05 Date (float64 BE milliseconds). The type travels encrypted.
+ * 0x05 Date (float64 BE milliseconds), 0x06 record (a document envelope:
+ * the values of several paths, each encoded as one of the others, below).
+ * The type travels encrypted.
+ *
+ * A document envelope (`sealRecord`) holds every value of one document
+ * under the associated data of the field `*` (DOCUMENT_FIELD), which no
+ * declared path can be: a record opened as a field, or a field as a record,
+ * fails on its tag, and its type byte is checked besides.
  *
  * Why Binary 0x80 and not a base64 string: 25 % smaller and no base64 work
  * per read; the BSON type tells ciphertext from plaintext, so a `$type`
@@ -34,12 +41,18 @@ import type { DataKey, KeyVault } from './key-vault';
 export const ENVELOPE_FORMAT = 0x01;
 export const ENVELOPE_SUBTYPE = 0x80;
 export const ENVELOPE_HEADER_BYTES = 49;
+/** The `field` bound into the associated data of a document envelope (no declared path may be named so). */
+export const DOCUMENT_FIELD = '*';
 const FIELD_DOMAIN = 'tracksafe/field';
 const TAG = 16;
+const RECORD_TYPE = 0x06;
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 /** What can be encrypted: strings, numbers, booleans, dates, and plain JSON objects or arrays. */
 export type PlainValue = string | number | boolean | Date | JsonValue[] | { [key: string]: JsonValue };
+
+/** The values of one document's paths (dotted path → value), sealed together in a document envelope. */
+export type PlainRecord = ReadonlyMap<string, PlainValue>;
 
 /** Where a value lives: bound into the associated data. */
 export interface FieldContext {
@@ -128,10 +141,24 @@ function aadEntry(index: number, value: string): Buffer {
  * for byte `fieldAad` (a test pins it).
  */
 export function aadDocumentPart(collection: string, documentId: string): Buffer {
-  const c = aadEntry(0, requireString('collection', collection));
-  const d = aadEntry(1, requireString('documentId', documentId));
-  return Buffer.concat([AAD_DOMAIN, c, d], AAD_DOMAIN.length + c.length + d.length);
+  let head = collectionParts.get(collection);
+  if (!head) {
+    head = Buffer.concat([AAD_DOMAIN, aadEntry(0, requireString('collection', collection))]);
+    // Collection names come from model declarations (a handful); never from stored data.
+    if (collectionParts.size < 256) collectionParts.set(collection, head);
+  }
+  const id = requireString('documentId', documentId);
+  const name = AAD_KEY_BYTES[1];
+  // One allocation per document: this runs for every document of every page.
+  const out = Buffer.allocUnsafe(head.length + name.length + 4 + Buffer.byteLength(id, 'utf8'));
+  let offset = head.copy(out, 0);
+  offset += name.copy(out, offset);
+  const n = out.write(id, offset + 4, 'utf8');
+  out.writeUInt32BE(n, offset);
+  return out;
 }
+
+const collectionParts = new Map<string, Buffer>();
 
 const fieldParts = new Map<string, Buffer>();
 function aadFieldPart(field: string): Buffer {
@@ -183,29 +210,72 @@ function encodePlain(value: PlainValue): Buffer {
   throw new UnsupportedValueError(value === null ? 'null' : typeof value);
 }
 
-function decodePlain(bytes: Buffer): PlainValue {
-  const body = bytes.subarray(1);
-  switch (bytes[0]) {
+/** The value encoded in `bytes[start, end)` (a whole field's plaintext, or one value of a record: no copies). */
+function decodePlain(bytes: Buffer, start = 0, end = bytes.length): PlainValue {
+  const size = end - start - 1;
+  switch (bytes[start]) {
     case 0x01:
-      return body.toString('utf8');
+      return bytes.toString('utf8', start + 1, end);
     case 0x02:
-      if (body.length !== 8) break;
-      return body.readDoubleBE(0);
+      if (size !== 8) break;
+      return bytes.readDoubleBE(start + 1);
     case 0x03:
-      if (body.length !== 1) break;
-      return body[0] === 1;
+      if (size !== 1) break;
+      return bytes[start + 1] === 1;
     case 0x04:
       try {
-        return JSON.parse(body.toString('utf8')) as PlainValue;
+        return JSON.parse(bytes.toString('utf8', start + 1, end)) as PlainValue;
       } catch {
         break;
       }
     case 0x05:
-      if (body.length !== 8) break;
-      return new Date(body.readDoubleBE(0));
+      if (size !== 8) break;
+      return new Date(bytes.readDoubleBE(start + 1));
     default:
   }
   throw new DecryptionFailedError('MALFORMED');
+}
+
+/**
+ * A record: `0x06`, then per path (sorted) `u16 length ‖ path (UTF-8) ‖ u32
+ * length ‖ value`, each value encoded exactly as a field's plaintext, so
+ * every type round-trips as it does alone (a Date inside JSON would come
+ * back a string; a top-level NaN a null).
+ */
+function encodeRecord(values: PlainRecord): Buffer {
+  const parts: Buffer[] = [Buffer.of(RECORD_TYPE)];
+  for (const path of [...values.keys()].sort()) {
+    const name = Buffer.from(path, 'utf8');
+    if (name.length === 0 || name.length > 0xffff) throw new UnsupportedValueError('record path');
+    const value = encodePlain(values.get(path)!);
+    const head = Buffer.allocUnsafe(6 + name.length);
+    head.writeUInt16BE(name.length, 0);
+    name.copy(head, 2);
+    head.writeUInt32BE(value.length, 2 + name.length);
+    parts.push(head, value);
+  }
+  return Buffer.concat(parts);
+}
+
+function decodeRecord(bytes: Buffer): Map<string, PlainValue> {
+  if (bytes[0] !== RECORD_TYPE) throw new DecryptionFailedError('MALFORMED');
+  const out = new Map<string, PlainValue>();
+  let at = 1;
+  while (at < bytes.length) {
+    if (at + 2 > bytes.length) throw new DecryptionFailedError('MALFORMED');
+    const nameLength = bytes.readUInt16BE(at);
+    at += 2;
+    if (nameLength === 0 || at + nameLength + 4 > bytes.length) throw new DecryptionFailedError('MALFORMED');
+    const path = bytes.toString('utf8', at, at + nameLength);
+    at += nameLength;
+    const valueLength = bytes.readUInt32BE(at);
+    at += 4;
+    if (valueLength === 0 || at + valueLength > bytes.length || out.has(path)) throw new DecryptionFailedError('MALFORMED');
+    // decodePlain refuses a record inside a record (type 0x06 is not one of its types).
+    out.set(path, decodePlain(bytes, at, at + valueLength));
+    at += valueLength;
+  }
+  return out;
 }
 
 /** The bytes of a stored envelope: a BSON Binary, a Buffer or a Uint8Array. */
@@ -244,29 +314,58 @@ function headerOf(key: DataKey): Buffer {
   return header;
 }
 
-/** Encrypts with a given data key (no vault): the primitive under `FieldEncryptor.encryptValue`. */
-export function sealValue(plain: PlainValue, key: DataKey, ctx: FieldContext): Binary {
+function seal(plaintext: Buffer, key: DataKey, ctx: FieldContext): Binary {
   const aad = fieldAad(ctx, { keyId: key.id, version: key.version });
   const nonce = randomNonce();
   const cipher = createCipheriv('aes-256-gcm', key.key, nonce, { authTagLength: TAG });
   cipher.setAAD(aad);
-  const body = Buffer.concat([cipher.update(encodePlain(plain)), cipher.final()]);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return new Binary(Buffer.concat([headerOf(key), nonce, cipher.getAuthTag(), body]), ENVELOPE_SUBTYPE);
 }
 
-function open(bytes: Buffer, ref: EnvelopeKeyRef, key: DataKey, ctx: FieldContext): PlainValue {
-  if (ref.keyId !== key.id || ref.version !== key.version) throw new DecryptionFailedError('KEY_NOT_FOUND');
-  const aad = fieldAad(ctx, ref);
-  let plain: Buffer;
+/** Encrypts with a given data key (no vault): the primitive under `FieldEncryptor.encryptValue`. */
+export function sealValue(plain: PlainValue, key: DataKey, ctx: FieldContext): Binary {
+  return seal(encodePlain(plain), key, ctx);
+}
+
+/**
+ * Encrypts the values of one document together (a document envelope): one
+ * envelope, bound to the document as a field's is (tenant, collection,
+ * document id, key), with DOCUMENT_FIELD as its field. An empty record is
+ * refused: store no envelope instead.
+ */
+export function sealRecord(values: PlainRecord, key: DataKey, ctx: Omit<FieldContext, 'field'>): Binary {
+  if (values.size === 0) throw new UnsupportedValueError('empty record');
+  return seal(encodeRecord(values), key, { ...ctx, field: DOCUMENT_FIELD });
+}
+
+function decrypt(bytes: Buffer, key: DataKey, aad: Buffer): Buffer {
   try {
     const decipher = createDecipheriv('aes-256-gcm', key.key, bytes.subarray(21, 33), { authTagLength: TAG });
     decipher.setAAD(aad);
     decipher.setAuthTag(bytes.subarray(33, 49));
-    plain = Buffer.concat([decipher.update(bytes.subarray(49)), decipher.final()]);
+    const plain = decipher.update(bytes.subarray(49));
+    // GCM is a stream mode: final() only checks the tag and returns nothing more.
+    decipher.final();
+    return plain;
   } catch {
     throw new DecryptionFailedError('AUTHENTICATION');
   }
-  return decodePlain(plain);
+}
+
+function open(bytes: Buffer, ref: EnvelopeKeyRef, key: DataKey, ctx: FieldContext): Buffer {
+  if (ref.keyId !== key.id || ref.version !== key.version) throw new DecryptionFailedError('KEY_NOT_FOUND');
+  return decrypt(bytes, key, fieldAad(ctx, ref));
+}
+
+/** The plaintext bytes of envelope `bytes` at `field`, on the fast path's associated data. */
+function openFast(bytes: Buffer, key: DataKey, documentPart: Buffer, field: string): Buffer {
+  if (bytes.length < ENVELOPE_HEADER_BYTES + 1 || bytes.compare(headerOf(key), 0, 21, 0, 21) !== 0) {
+    throw new DecryptionFailedError(bytes.length < ENVELOPE_HEADER_BYTES + 1 || bytes[0] !== ENVELOPE_FORMAT ? 'MALFORMED' : 'KEY_NOT_FOUND');
+  }
+  const fieldPart = aadFieldPart(field);
+  const keyPart = aadKeyPart(key);
+  return decrypt(bytes, key, Buffer.concat([documentPart, fieldPart, keyPart], documentPart.length + fieldPart.length + keyPart.length));
 }
 
 /**
@@ -277,30 +376,24 @@ function open(bytes: Buffer, ref: EnvelopeKeyRef, key: DataKey, ctx: FieldContex
  * in the envelope are checked here. Same result and errors as `openValue`.
  */
 export function openEnvelope(bytes: Buffer, key: DataKey, documentPart: Buffer, field: string): PlainValue {
-  if (bytes.length < ENVELOPE_HEADER_BYTES + 1 || bytes.compare(headerOf(key), 0, 21, 0, 21) !== 0) {
-    throw new DecryptionFailedError(bytes.length < ENVELOPE_HEADER_BYTES + 1 || bytes[0] !== ENVELOPE_FORMAT ? 'MALFORMED' : 'KEY_NOT_FOUND');
-  }
-  const fieldPart = aadFieldPart(field);
-  const keyPart = aadKeyPart(key);
-  const aad = Buffer.concat([documentPart, fieldPart, keyPart], documentPart.length + fieldPart.length + keyPart.length);
-  let plain: Buffer;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', key.key, bytes.subarray(21, 33), { authTagLength: TAG });
-    decipher.setAAD(aad);
-    decipher.setAuthTag(bytes.subarray(33, 49));
-    plain = decipher.update(bytes.subarray(49));
-    // GCM is a stream mode: final() only checks the tag and returns nothing more.
-    decipher.final();
-  } catch {
-    throw new DecryptionFailedError('AUTHENTICATION');
-  }
-  return decodePlain(plain);
+  return decodePlain(openFast(bytes, key, documentPart, field));
+}
+
+/** `openEnvelope` for a document envelope (`sealRecord`): the record's values by path. */
+export function openRecordEnvelope(bytes: Buffer, key: DataKey, documentPart: Buffer): Map<string, PlainValue> {
+  return decodeRecord(openFast(bytes, key, documentPart, DOCUMENT_FIELD));
 }
 
 /** Decrypts with a given data key (no vault); the key must be the one the envelope names. */
 export function openValue(stored: unknown, key: DataKey, ctx: FieldContext): PlainValue {
   const { bytes, ref } = parseEnvelope(stored);
-  return open(bytes, ref, key, ctx);
+  return decodePlain(open(bytes, ref, key, ctx));
+}
+
+/** `openValue` for a document envelope (`sealRecord`). */
+export function openRecord(stored: unknown, key: DataKey, ctx: Omit<FieldContext, 'field'>): Map<string, PlainValue> {
+  const { bytes, ref } = parseEnvelope(stored);
+  return decodeRecord(open(bytes, ref, key, { ...ctx, field: DOCUMENT_FIELD }));
 }
 
 export interface FieldEncryptor {

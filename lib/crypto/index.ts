@@ -12,6 +12,9 @@ export {
   createFieldEncryptor,
   sealValue,
   openValue,
+  sealRecord,
+  openRecord,
+  DOCUMENT_FIELD,
   readKeyRef,
   fieldAad,
   envelopeBytes,
@@ -23,6 +26,7 @@ export {
   type FieldEncryptorOptions,
   type EnvelopeKeyRef,
   type PlainValue,
+  type PlainRecord,
   type JsonValue,
 } from './fields';
 export * from './blind-index';

@@ -31,6 +31,16 @@
  *   plaintext of a subject (or tenant) whose keys were all destroyed is left
  *   as it is and counted `failed`: no key is created for an erased subject,
  *   and removing the value is erasure's work, not this job's.
+ * - A model with document envelopes (`envelope: 'document'`): the envelope
+ *   is planned as one value (opened and sealed again as a record, same
+ *   associated data, compare-and-set on its bytes). Values of an older
+ *   layout beside it — per-field envelopes, plaintext — are folded into it
+ *   by the model's `encryptUpdateFor`, which puts the current version on the
+ *   whole record and guards the write on everything it read; counted as
+ *   `reencrypted` (envelopes) and `encryptedPlaintext`. A document of which
+ *   anything cannot be opened (or whose plaintext belongs to an erased
+ *   subject) is left whole: what stopped it counts as `shredded` or
+ *   `failed`, its other values as `failed`.
  * - Progress is checkpointed in `key_rotation_jobs` after every batch (the
  *   last `_id` per collection and the counts); a killed or interrupted run is
  *   continued by `resume: true` from the last checkpoint. A batch written but
@@ -50,7 +60,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection, Model } from 'mongoose';
 import { CryptoError, DecryptionFailedError, KeyVaultError } from './errors';
-import { openValue, readKeyRef, sealValue, type FieldContext, type PlainValue } from './fields';
+import { DOCUMENT_FIELD, openRecord, openValue, readKeyRef, sealRecord, sealValue, type FieldContext, type PlainValue } from './fields';
 import type { DataKeyInfo, KeyVault } from './key-vault';
 import { encryptedFieldsOf, encryptUpdateFor, idString, isEnvelope, valueAtPath as getPath } from './model-encryption';
 import { retireIfUnused } from './rotation';
@@ -62,7 +72,7 @@ export const KEY_ROTATION_JOBS = 'key_rotation_jobs';
 export interface ReencryptCounts {
   /** Documents read. */
   scanned: number;
-  /** Envelopes found at the declared paths. */
+  /** Envelopes found at the declared paths (and document envelopes). */
   envelopes: number;
   /** Envelopes rewritten under the current key version. */
   reencrypted: number;
@@ -191,6 +201,8 @@ interface Target {
   paths: string[];
   tenantPath: string;
   subjectPath?: string;
+  /** Where the model's document envelope is (document mode only). */
+  envelopeField?: string;
 }
 
 function targetsOf(models: readonly Model<any>[]): Target[] {
@@ -198,13 +210,20 @@ function targetsOf(models: readonly Model<any>[]): Target[] {
   for (const model of models) {
     const spec = encryptedFieldsOf(model);
     if (!spec || out.some((t) => t.collection === spec.collection)) continue;
-    out.push({ model, collection: spec.collection, paths: [...spec.paths], tenantPath: spec.tenantPath ?? 'tenantId', subjectPath: spec.subjectPath });
+    out.push({
+      model,
+      collection: spec.collection,
+      paths: [...spec.paths],
+      tenantPath: spec.tenantPath ?? 'tenantId',
+      subjectPath: spec.subjectPath,
+      ...(spec.envelope === 'document' ? { envelopeField: spec.envelopeField ?? 'pii' } : {}),
+    });
   }
   return out;
 }
 
 function projectionOf(t: Target): Record<string, 1> {
-  const fields = [t.tenantPath, ...(t.subjectPath && t.subjectPath !== '_id' ? [t.subjectPath] : []), ...t.paths];
+  const fields = [t.tenantPath, ...(t.subjectPath && t.subjectPath !== '_id' ? [t.subjectPath] : []), ...(t.envelopeField ? [t.envelopeField] : []), ...t.paths];
   // A path under another projected one would be a path collision.
   const kept = fields.filter((f) => !fields.some((g) => g !== f && f.startsWith(`${g}.`)));
   return Object.fromEntries([...new Set(kept)].map((f) => [f, 1 as const]));
@@ -248,8 +267,8 @@ class KeyLookup {
 
 type Outcome = 'current' | 'shredded' | 'failed' | { old: unknown; sealed: unknown };
 
-/** What to do with one stored envelope. */
-async function plan(vault: KeyVault, keys: KeyLookup, stored: unknown, ctx: FieldContext): Promise<Outcome> {
+/** What to do with one stored envelope (`record`: a document envelope). */
+async function plan(vault: KeyVault, keys: KeyLookup, stored: unknown, ctx: FieldContext, record = false): Promise<Outcome> {
   let keyId: string;
   try {
     keyId = readKeyRef(stored).keyId;
@@ -264,9 +283,10 @@ async function plan(vault: KeyVault, keys: KeyLookup, stored: unknown, ctx: Fiel
   const current = await keys.current(rec.tenantId, rec.subjectId);
   if (!current) return 'failed';
   if (current._id === rec._id) return 'current';
-  let plain: PlainValue;
+  let plain: PlainValue | Map<string, PlainValue>;
   try {
-    plain = openValue(stored, await vault.dataKeyById(rec._id), ctx);
+    const key = await vault.dataKeyById(rec._id);
+    plain = record ? openRecord(stored, key, ctx) : openValue(stored, key, ctx);
   } catch (err) {
     if (err instanceof DecryptionFailedError) return err.reason === 'KEY_DESTROYED' ? 'shredded' : 'failed';
     throw err;
@@ -279,7 +299,7 @@ async function plan(vault: KeyVault, keys: KeyLookup, stored: unknown, ctx: Fiel
     if (err instanceof DecryptionFailedError) return err.reason === 'KEY_DESTROYED' ? 'shredded' : 'failed';
     throw err;
   }
-  return { old: stored, sealed: sealValue(plain, next, ctx) };
+  return { old: stored, sealed: plain instanceof Map ? sealRecord(plain, next, ctx) : sealValue(plain, next, ctx) };
 }
 
 function contextOf(t: Target, tenantId: string, doc: Record<string, unknown>, path: string): FieldContext | undefined {
@@ -316,8 +336,113 @@ async function planPlaintext(keys: KeyLookup, t: Target, ctx: FieldContext, path
   return { $set: set, ...(update.$unset ? { $unset: update.$unset as Record<string, unknown> } : {}) };
 }
 
+/**
+ * One document of a model with document envelopes: its envelope re-sealed
+ * under the current version, values of an older layout folded into it;
+ * left whole when anything of it cannot be opened. Re-read after a lost race.
+ */
+async function processRecordDocument(vault: KeyVault, keys: KeyLookup, t: Target, envelopeField: string, tenantId: string, first: Record<string, unknown>): Promise<ReencryptCounts> {
+  const counts = emptyCounts();
+  counts.scanned = 1;
+  let doc: Record<string, unknown> | null = first;
+  let again = false;
+  let items = 0;
+  for (let attempt = 0; doc && attempt < 3; attempt++) {
+    const d: Record<string, unknown> = doc;
+    const envelope = d[envelopeField];
+    const hasEnvelope = envelope !== undefined && envelope !== null;
+    const older = t.paths.filter((p) => getPath(d, p) !== undefined && getPath(d, p) !== null);
+    const fieldEnvelopes = older.filter((p) => isEnvelope(getPath(d, p)));
+    const plaintext = older.length - fieldEnvelopes.length;
+    if (again && hasEnvelope === false && older.length === 0) {
+      // Cleared meanwhile: not ours to touch.
+      counts.skipped += items;
+      return counts;
+    }
+    items = (hasEnvelope ? 1 : 0) + older.length;
+    if (!again) {
+      counts.envelopes += (hasEnvelope ? 1 : 0) + fieldEnvelopes.length;
+      counts.plaintext += plaintext;
+    }
+    if (items === 0) return counts;
+    const ctx = contextOf(t, tenantId, d, DOCUMENT_FIELD);
+    const outcome = !hasEnvelope ? undefined : ctx && isEnvelope(envelope) ? await plan(vault, keys, envelope, ctx, true) : 'failed';
+    if (older.length === 0) {
+      if (outcome === 'current') {
+        // After a lost race, a current envelope is the application's fresh write.
+        counts[again ? 'skipped' : 'current']++;
+        return counts;
+      }
+      if (outcome === 'shredded' || outcome === 'failed' || outcome === undefined) {
+        if (outcome) counts[outcome]++;
+        return counts;
+      }
+      const res = await t.model.collection.updateOne({ _id: d._id, [t.tenantPath]: tenantId, [envelopeField]: outcome.old } as never, { $set: { [envelopeField]: outcome.sealed } } as never);
+      if (res.matchedCount === 1) {
+        counts.reencrypted++;
+        return counts;
+      }
+    } else {
+      // Everything must open, or folding the values in would drop what cannot: then the document is left whole.
+      let blocked = 0;
+      let open = 0;
+      if (outcome === 'shredded' || outcome === 'failed') {
+        counts[outcome]++;
+        blocked++;
+      } else if (outcome !== undefined) open++;
+      for (const p of fieldEnvelopes) {
+        const o = ctx ? await plan(vault, keys, getPath(d, p), { ...ctx, field: p }) : 'failed';
+        if (o === 'shredded' || o === 'failed') {
+          counts[o]++;
+          blocked++;
+        } else open++;
+      }
+      // No key is made for an erased subject (or tenant): its plaintext is erasure's to remove.
+      if (plaintext && (!ctx || (await keys.erased(tenantId, null)) || (ctx.subjectId !== undefined && (await keys.erased(tenantId, ctx.subjectId))))) {
+        counts.failed += plaintext;
+        blocked += plaintext;
+      } else open += plaintext;
+      if (blocked) {
+        counts.failed += open;
+        return counts;
+      }
+      const filter: Record<string, unknown> = { _id: d._id, [t.tenantPath]: tenantId };
+      let update: Record<string, unknown>;
+      try {
+        update = await encryptUpdateFor(t.model, {}, { documentId: ctx!.documentId as string, tenantId, ...(ctx!.subjectId !== undefined ? { subjectId: ctx!.subjectId } : {}) }, filter);
+      } catch (err) {
+        // Changed meanwhile into something that cannot be opened, a value of no encryptable type, a revoked master key.
+        if (err instanceof CryptoError && ['UNSUPPORTED_VALUE', 'PLAINTEXT_WRITE_REFUSED', 'MASTER_KEY_UNAVAILABLE', 'DECRYPTION_FAILED'].includes(err.code)) {
+          counts.failed += items;
+          return counts;
+        }
+        throw err;
+      }
+      // Encryption off on the connection hands the update back: never write it as if encrypted.
+      if (!isEnvelope((update.$set as Record<string, unknown> | undefined)?.[envelopeField])) {
+        counts.failed += items;
+        return counts;
+      }
+      const res = await t.model.collection.updateOne(filter as never, update as never);
+      if (res.matchedCount === 1) {
+        counts.reencrypted += fieldEnvelopes.length + (outcome !== undefined && outcome !== 'current' ? 1 : 0);
+        if (outcome === 'current') counts.current++;
+        counts.encryptedPlaintext += plaintext;
+        return counts;
+      }
+    }
+    // Lost the race: someone wrote the document meanwhile. Look again.
+    again = true;
+    doc = (await t.model.collection.findOne({ _id: d._id, [t.tenantPath]: tenantId } as never, { projection: projectionOf(t) })) as Record<string, unknown> | null;
+  }
+  // Gone, or rewritten on every attempt: the application's values stand.
+  counts.skipped += items;
+  return counts;
+}
+
 /** Re-encrypts one document's stale envelopes and encrypts its plaintext with a compare-and-set, re-reading it after a lost race. */
 async function processDocument(vault: KeyVault, keys: KeyLookup, t: Target, tenantId: string, first: Record<string, unknown>): Promise<ReencryptCounts> {
+  if (t.envelopeField) return processRecordDocument(vault, keys, t, t.envelopeField, tenantId, first);
   const counts = emptyCounts();
   counts.scanned = 1;
   let doc: Record<string, unknown> | null = first;
@@ -501,7 +626,7 @@ export async function reencryptTenant(opts: ReencryptOptions): Promise<Reencrypt
         if (lastId !== null) filter._id = { $gt: lastId };
         const docs = (await t.model.collection.find(filter as never, { projection: projectionOf(t), sort: { _id: 1 }, limit: Math.max(batchSize, 500) }).toArray()) as Array<Record<string, unknown>>;
         for (const d of docs)
-          for (const p of t.paths) {
+          for (const p of t.envelopeField ? [...t.paths, t.envelopeField] : t.paths) {
             const v = getPath(d, p);
             if (!isEnvelope(v)) continue;
             try {

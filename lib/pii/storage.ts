@@ -21,7 +21,7 @@ export interface StoredPiiPath {
   readonly path: string;
   /** Schema coordinates whose values end up here (`Type.field`, `Input.field`, `Type.field(arg)`). */
   readonly holds: readonly string[];
-  /** The value is stored as a field-level envelope (lib/crypto), never in clear. */
+  /** The value is stored encrypted (lib/crypto): an envelope of its own, or inside its document's envelope (shipments); never in clear. */
   readonly encrypted: boolean;
   /** A blind index beside it allows equality search without decrypting. */
   readonly blindIndexed: boolean;

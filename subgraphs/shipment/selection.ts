@@ -21,6 +21,11 @@
  * Reads that serve business rules or writes (updates, status changes,
  * `shipmentsByRecipientContact`, which compares decrypted contacts) do not
  * use a plan: they read whole documents.
+ *
+ * Shipments seal their personal values in one document envelope: a plan
+ * reads it whole when the operation selects any personal field of a
+ * shipment (one decryption per shipment however many are selected), and
+ * leaves it out when it selects none (none at all).
  */
 import { getNamedType, isAbstractType, isObjectType, Kind, type FieldNode, type GraphQLNamedType, type GraphQLObjectType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { Model } from 'mongoose';
@@ -48,7 +53,8 @@ export interface ReadPlan {
    * `leaveSealed`): in a query every shipment field is shown masked, and
    * these only ever as a fixed mask or null (lib/pii `valueBlindPaths`:
    * street lines, delivery notes, media references), so their plaintext is
-   * never needed. Undefined: decrypt everything.
+   * never needed. Undefined: decrypt everything. Only for shipments stored
+   * with an envelope per field: a document envelope is opened whole.
    */
   readonly sealed?: readonly string[];
   readonly events: EventReads;
@@ -102,7 +108,9 @@ interface Shape {
 }
 
 function shapeOf(model: Model<any>, mapped: readonly string[]): Shape {
-  const top = [...new Set(Object.keys(model.schema.paths).map((p) => p.split('.')[0]))];
+  // A document envelope is not bookkeeping: it holds the encrypted fields, and goes with them (withEnvelope).
+  const envelope = envelopeOf(model);
+  const top = [...new Set(Object.keys(model.schema.paths).map((p) => p.split('.')[0]))].filter((f) => f !== envelope);
   const encrypted = new Map<string, Set<string> | null>();
   for (const path of encryptedFieldsOf(model)?.paths ?? []) {
     const [root, sub] = path.split('.');
@@ -121,6 +129,36 @@ function shapeOf(model: Model<any>, mapped: readonly string[]): Shape {
 
 /** What an operation selects of one type's encrypted fields: the field → its subfields selected, or 'all'. */
 type Picked = Map<string, Set<string> | 'all'>;
+
+/** The field of the model's document envelope (undefined: an envelope per field). */
+function envelopeOf(model: Model<any>): string | undefined {
+  const spec = encryptedFieldsOf(model);
+  return spec?.envelope === 'document' ? spec.envelopeField : undefined;
+}
+
+/** Whether the operation selects an encrypted value itself (not just a field of an object holding some, or its __typename). */
+function picksEncrypted(shape: Shape, picked: Picked): boolean {
+  for (const [root, p] of picked) {
+    const enc = shape.encrypted.get(root);
+    if (enc === undefined) continue;
+    if (enc === null || p === 'all' || [...p].some((s) => enc.has(s))) return true;
+  }
+  return false;
+}
+
+/**
+ * The projection of shipments with a document envelope: the envelope goes
+ * with its values — in when the operation selects any of them (opened once,
+ * whatever it selects), out when it selects none, and then no object needs
+ * trimming either (their encrypted fields are not stored in them; an object
+ * selected for its `__typename` is there, stored empty).
+ */
+function withEnvelope(shape: Shape, trim: Trim, envelope: string, encrypted: boolean): ShipmentProjection {
+  if (!encrypted) return { ...shipmentProjection(shape, { omit: trim.omit, partial: new Map() }), [envelope]: 0 };
+  const projection = shipmentProjection(shape, trim);
+  // Exclusions keep it already.
+  return Object.values(projection).some((v) => v === 1) ? { ...projection, [envelope]: 1 } : projection;
+}
 
 // Deeper than any operation the gateway's limits admit; past it the walk gives up and reads everything.
 const MAX_FRAGMENT_DEPTH = 64;
@@ -287,8 +325,10 @@ export class ReadPlanner {
   // Apollo keeps a parsed document per query text, so a repeated operation is planned once.
   private readonly cache = new WeakMap<object, { schema: object; plan: ReadPlan }>();
 
-  /** Value-blind shipment paths that query plans leave encrypted (empty where nothing is masked: security 'off'). */
+  /** Value-blind shipment paths that query plans leave encrypted (empty where nothing is masked, security 'off', or shipments have document envelopes). */
   private readonly sealed: readonly string[];
+  /** Where shipments keep their document envelope (undefined: an envelope per field). */
+  private readonly envelope: string | undefined;
 
   /**
    * `opts.masked`: the subgraph masks personal fields (every server but a
@@ -296,7 +336,9 @@ export class ReadPlanner {
    * paths encrypted, since only the mask ever reaches the caller.
    */
   constructor(models: Pick<ShipmentModels, 'Shipment' | 'TrackingEvent'>, opts: { masked?: boolean } = {}) {
-    this.sealed = opts.masked ? Object.freeze(valueBlindPaths('shipment', 'shipments').filter((p) => (encryptedFieldsOf(models.Shipment)?.paths ?? []).includes(p))) : [];
+    const spec = encryptedFieldsOf(models.Shipment);
+    this.sealed = opts.masked && spec?.envelope !== 'document' ? Object.freeze(valueBlindPaths('shipment', 'shipments').filter((p) => (spec?.paths ?? []).includes(p))) : [];
+    this.envelope = envelopeOf(models.Shipment);
     this.shapes = { Shipment: shapeOf(models.Shipment, SHIPMENT_FIELDS), TrackingEvent: shapeOf(models.TrackingEvent, TRACKING_EVENT_FIELDS) };
     this.encrypted = { Shipment: this.shapes.Shipment.encrypted, TrackingEvent: this.shapes.TrackingEvent.encrypted };
     // The plain event fields this file knows must each name a field the record maps, or a selected one would read as null.
@@ -323,8 +365,12 @@ export class ReadPlanner {
     const walk = new SelectionWalk(info, this.encrypted);
     walk.visit(info.operation.selectionSet, [root]);
     if (walk.unsure) return this.full;
+    const trim = trimOf(this.shapes.Shipment, walk.picked.Shipment);
+    const shipments = this.envelope
+      ? withEnvelope(this.shapes.Shipment, trim, this.envelope, picksEncrypted(this.shapes.Shipment, walk.picked.Shipment))
+      : shipmentProjection(this.shapes.Shipment, trim);
     return Object.freeze({
-      shipments: Object.freeze(shipmentProjection(this.shapes.Shipment, trimOf(this.shapes.Shipment, walk.picked.Shipment))),
+      shipments: Object.freeze(shipments),
       ...(this.sealed.length ? { sealed: this.sealed } : {}),
       events: Object.freeze(eventReads(this.shapes.TrackingEvent, trimOf(this.shapes.TrackingEvent, walk.picked.TrackingEvent), walk.plain.TrackingEvent)),
     });

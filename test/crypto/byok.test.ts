@@ -242,6 +242,35 @@ describe('tenant master keys in key files', () => {
     }
   });
 
+  test('a revoked tenant key and document envelopes: each document reads as null (one report), a write is refused as for fields (MASTER_KEY_UNAVAILABLE), nothing written', async () => {
+    const docSchema = new Schema<PersonDoc>({ _id: String, tenantId: { type: String, required: true }, subjectId: { type: String, required: true }, name: Schema.Types.Mixed, email: Schema.Types.Mixed }, { collection: 'byok_records', versionKey: false });
+    docSchema.plugin(encryptedFields, { collection: 'byok_records', paths: ['name', 'email'], subjectPath: 'subjectId', envelope: 'document' });
+    const dbName = newDb();
+    const p = await proc(dbName, config());
+    const Records = p.conn.model<PersonDoc>('ByokRecord', docSchema);
+    for (const t of [A, C]) await Records.create({ _id: `${t}-r1`, tenantId: t, subjectId: `${t}-s1`, name: `Record of ${t}`, email: `r@${t}.example` });
+    await p.close();
+    renameSync(acmeFile, `${acmeFile}.revoked`);
+    try {
+      const q = await proc(dbName, config());
+      try {
+        const Q = q.conn.model<PersonDoc>('ByokRecord', docSchema);
+        expect(await Q.findById(`${A}-r1`).lean()).toMatchObject({ name: null, email: null });
+        expect(q.unreadable).toEqual([{ collection: 'byok_records', path: 'pii', documentId: `${A}-r1`, reason: 'MASTER_KEY_UNAVAILABLE' }]);
+        const before = await q.conn.db!.collection('byok_records').findOne({ _id: `${A}-r1` as never });
+        expect(await codeOf(Q.updateOne({ _id: `${A}-r1` }, { $set: { name: 'Over it' } }))).toBe('MASTER_KEY_UNAVAILABLE');
+        expect(await codeOf(Q.create({ _id: `${A}-r2`, tenantId: A, subjectId: `${A}-s2`, name: 'New', email: null }))).toBe('MASTER_KEY_UNAVAILABLE');
+        expect(await q.conn.db!.collection('byok_records').findOne({ _id: `${A}-r1` as never })).toEqual(before);
+        expect(await q.conn.db!.collection('byok_records').countDocuments({ tenantId: A })).toBe(1);
+        expect((await Q.findById(`${C}-r1`).lean())!.name).toBe(`Record of ${C}`);
+      } finally {
+        await q.close();
+      }
+    } finally {
+      renameSync(`${acmeFile}.revoked`, acmeFile);
+    }
+  });
+
   test('a key of another environment is refused: the start fails and every provider opened is closed', async () => {
     expect(() => config({ TENANT_MASTER_KEYS: `${A}=local:staging/acme` })).toThrow(/environment "staging"/);
     // A staging key file copied into the development folder under a tenant's key name.

@@ -2,7 +2,24 @@ import { Binary } from 'bson';
 import { Types } from 'mongoose';
 import { DecryptionFailedError, UnsupportedValueError } from '../../lib/crypto/errors';
 import { canonicalContext } from '../../lib/crypto/canonical';
-import { aadDocumentPart, createFieldEncryptor, envelopeBytes, ENVELOPE_HEADER_BYTES, ENVELOPE_SUBTYPE, fieldAad, openEnvelope, openValue, readKeyRef, sealValue, type FieldContext, type PlainValue } from '../../lib/crypto/fields';
+import {
+  aadDocumentPart,
+  createFieldEncryptor,
+  DOCUMENT_FIELD,
+  envelopeBytes,
+  ENVELOPE_HEADER_BYTES,
+  ENVELOPE_SUBTYPE,
+  fieldAad,
+  openEnvelope,
+  openRecord,
+  openRecordEnvelope,
+  openValue,
+  readKeyRef,
+  sealRecord,
+  sealValue,
+  type FieldContext,
+  type PlainValue,
+} from '../../lib/crypto/fields';
 import type { KeyVault } from '../../lib/crypto/key-vault';
 import { localKey, memoryVault, tempDir } from './kit';
 
@@ -224,5 +241,53 @@ describe('key-version mixing', () => {
     const bytes = Buffer.from(e.buffer.subarray(0, e.position));
     bytes.writeUInt32BE(readKeyRef(e).version - 1, 17);
     await expectDecryptionFailed(fe.decryptValue(new Binary(bytes, ENVELOPE_SUBTYPE), tenant), 'KEY_NOT_FOUND');
+  });
+});
+
+describe('document envelopes (records)', () => {
+  const docCtx = { tenantId: 'tenant-a', collection: 'shipments', documentId: doc };
+  const record = new Map<string, PlainValue>([
+    ['recipient.name', 'Zoë Ångström'],
+    ['recipient.born', new Date('1990-04-01T12:34:56.789Z')],
+    ['score', Number.NaN],
+    ['zero', -0],
+    ['flag', false],
+    ['empty', ''],
+    ['proofOfDelivery.geo', { latitude: 52.52, longitude: 13.4, accuracyMeters: null }],
+    ['proofOfDelivery.photoRefs', ['demo://a.jpg', 'demo://b.jpg']],
+  ]);
+
+  it('returns every value with its exact type: a Date stays a Date, NaN and -0 stay themselves (JSON would not)', async () => {
+    const key = await vault.dataKeyFor({ tenantId: 'tenant-a' });
+    const sealed = sealRecord(record, key, docCtx);
+    expect(sealed.sub_type).toBe(ENVELOPE_SUBTYPE);
+    const back = openRecord(sealed, key, docCtx);
+    expect([...back.keys()].sort()).toEqual([...record.keys()].sort());
+    expect(back.get('recipient.born')).toBeInstanceOf(Date);
+    expect((back.get('recipient.born') as Date).getTime()).toBe((record.get('recipient.born') as Date).getTime());
+    expect(Number.isNaN(back.get('score'))).toBe(true);
+    expect(Object.is(back.get('zero'), -0)).toBe(true);
+    for (const k of ['recipient.name', 'flag', 'empty', 'proofOfDelivery.geo', 'proofOfDelivery.photoRefs']) expect(back.get(k)).toEqual(record.get(k));
+    // The fast path gives the same.
+    expect(openRecordEnvelope(envelopeBytes(sealed), key, aadDocumentPart('shipments', doc.toHexString())).get('recipient.name')).toBe('Zoë Ångström');
+  });
+
+  it('is bound to its document as a field is, under the field name *, and is no field', async () => {
+    const key = await vault.dataKeyFor({ tenantId: 'tenant-a' });
+    const sealed = sealRecord(record, key, docCtx);
+    expect(() => openRecord(sealed, key, { ...docCtx, documentId: new Types.ObjectId() })).toThrow(DecryptionFailedError);
+    expect(() => openRecord(sealed, key, { ...docCtx, collection: 'users' })).toThrow(DecryptionFailedError);
+    // A record opened as a field fails on its tag, even as the field *, where its type byte is refused besides.
+    expect(() => openValue(sealed, key, { ...docCtx, field: 'recipient.name' })).toThrow(DecryptionFailedError);
+    expect(() => openValue(sealed, key, { ...docCtx, field: DOCUMENT_FIELD })).toThrow(expect.objectContaining({ reason: 'MALFORMED' }));
+    // And a field envelope is no record, even sealed under the field *.
+    expect(() => openRecord(sealValue('x', key, { ...docCtx, field: 'recipient.name' }), key, docCtx)).toThrow(expect.objectContaining({ reason: 'AUTHENTICATION' }));
+    expect(() => openRecord(sealValue('x', key, { ...docCtx, field: DOCUMENT_FIELD }), key, docCtx)).toThrow(expect.objectContaining({ reason: 'MALFORMED' }));
+  });
+
+  it('refuses an empty record and values it cannot encrypt', async () => {
+    const key = await vault.dataKeyFor({ tenantId: 'tenant-a' });
+    expect(() => sealRecord(new Map(), key, docCtx)).toThrow(UnsupportedValueError);
+    expect(() => sealRecord(new Map<string, PlainValue>([['a', null as unknown as PlainValue]]), key, docCtx)).toThrow(UnsupportedValueError);
   });
 });

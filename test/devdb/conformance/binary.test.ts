@@ -39,3 +39,14 @@ test('a $set into a scalar path is refused, as in MongoDB (28 PathNotViable)', a
   await expect(c.updateOne({ _id: 1 }, { $set: { 'a.b': 1 } })).rejects.toMatchObject({ code: 28 });
   expect((await c.findOne({ _id: 1 }))!.a).toBe(5);
 });
+
+test('a compare-and-set on a field its own $set changes still applies its $unset (the filter is matched as the statement found the document)', async () => {
+  const c = db.conn.db!.collection<{ _id: number; v?: unknown; a?: string; b?: { c?: string; d: string } }>('cas');
+  await c.insertOne({ _id: 1, a: 'x', b: { c: 'y', d: 'z' } });
+  const res = await c.updateOne({ _id: 1, v: null, a: { $eq: 'x' } }, { $set: { v: new Binary(Buffer.alloc(4, 1), 0x80) }, $unset: { a: 1, 'b.c': 1 } });
+  expect(res.matchedCount).toBe(1);
+  const back = (await c.findOne({ _id: 1 }))!;
+  expect(back).not.toHaveProperty('a');
+  expect(back.b).toEqual({ d: 'z' });
+  expect(back.v).toBeInstanceOf(Binary);
+});

@@ -1,13 +1,16 @@
 /**
  * Selection-driven reads (subgraphs/shipment/selection.ts): a personal field
  * no part of the operation selects is neither fetched nor decrypted, and
- * answers stay exactly what they were.
+ * answers stay exactly what they were. A shipment's personal values are one
+ * document envelope: read and opened once when any of them is selected,
+ * not read at all when none is.
  *
  * Which values are decrypted is observed through the plugin's own hook, not
  * a spy: one shipment's recipient is crypto-shredded, so every attempt to
- * decrypt one of its values (or of its events') is reported to
- * `onUnreadable` with its path, and nothing else is. A second shipment
- * keeps its key and shows that selected values still arrive, masked.
+ * decrypt its envelope (reported as `shipments.pii`, once per read) or one
+ * of its events' values is reported to `onUnreadable` with its path, and
+ * nothing else is. A second shipment keeps its key and shows that selected
+ * values still arrive, masked.
  *
  * The planner itself is checked on parsed operations against the
  * subgraph's schema: projections, events' fields, and the cases that must
@@ -42,6 +45,8 @@ function infoOf(source: string, against: GraphQLSchema = schema) {
 }
 
 const BOOKKEEPING = { progressRank: 0, lastAppliedAt: 0, publicTokenHash: 0, rev: 0, bidx: 0 };
+// The shipment's document envelope, out of a plan that selects no personal value.
+const NO_ENVELOPE = { pii: 0 };
 const EVENT_ALWAYS = ['_id', 'tenantId', 'shipmentId', 'recipientSubjectId', 'occurredAt'];
 
 describe('ReadPlanner', () => {
@@ -50,19 +55,24 @@ describe('ReadPlanner', () => {
       infoOf(`query List($first: Int!) { shipments(first: $first) { totalCount edges { node { id trackingNumber carrier status tenantId
         events(first: 3) { edges { node { status occurredAt } } } } } } }`),
     );
-    expect(plan.shipments).toEqual({ ...BOOKKEEPING, origin: 0, destination: 0, recipient: 0, deliveryNotes: 0, proofOfDelivery: 0 });
+    expect(plan.shipments).toEqual({ ...BOOKKEEPING, ...NO_ENVELOPE, origin: 0, destination: 0, recipient: 0, deliveryNotes: 0, proofOfDelivery: 0 });
     // Exclusions only: tenant, region, data tags, subject, status, dates all come back.
     expect(Object.values(plan.shipments!).every((v) => v === 0)).toBe(true);
     expect([...plan.events.fields].sort()).toEqual([...EVENT_ALWAYS, 'status'].sort());
     expect(plan.events.strip).toEqual([]);
   });
 
-  test('an embedded field read in part is an inclusion of its other subfields, never of the unselected encrypted ones', () => {
+  test('without a personal value selected, objects holding encrypted fields are read whole (they hold none of them) and the envelope is left out', () => {
     const plan = planner.plan(infoOf(`{ shipments { edges { node { id destination { city countryIso3 } proofOfDelivery { outcome } } } } }`));
+    expect(plan.shipments).toEqual({ ...BOOKKEEPING, ...NO_ENVELOPE, origin: 0, recipient: 0, deliveryNotes: 0 });
+  });
+
+  test('an embedded field read in part is an inclusion of its other subfields, never of the unselected encrypted ones', () => {
+    const plan = planner.plan(infoOf(`{ shipments { edges { node { id destination { city countryIso3 postalCode } proofOfDelivery { outcome } } } } }`));
     const p = plan.shipments!;
     expect(p).toMatchObject({ _id: 1, tenantId: 1, region: 1, dataTags: 1, recipientSubjectId: 1, status: 1, createdAt: 1, parcels: 1 });
-    expect(p).toMatchObject({ 'destination.city': 1, 'destination.region': 1, 'destination.countryIso3': 1, 'proofOfDelivery.outcome': 1, 'proofOfDelivery.capturedAt': 1 });
-    for (const absent of ['destination', 'destination.line1', 'destination.line2', 'destination.postalCode', 'origin', 'recipient', 'deliveryNotes', 'proofOfDelivery.signerName', 'proofOfDelivery.geo', 'publicTokenHash', 'rev'])
+    expect(p).toMatchObject({ 'destination.city': 1, 'destination.region': 1, 'destination.countryIso3': 1, 'destination.postalCode': 1, 'proofOfDelivery.outcome': 1, 'proofOfDelivery.capturedAt': 1, pii: 1 });
+    for (const absent of ['destination', 'destination.line1', 'destination.line2', 'origin', 'recipient', 'deliveryNotes', 'proofOfDelivery.signerName', 'proofOfDelivery.geo', 'publicTokenHash', 'rev'])
       expect(p).not.toHaveProperty([absent]);
     expect(Object.values(p).every((v) => v === 1)).toBe(true);
   });
@@ -80,7 +90,7 @@ describe('ReadPlanner', () => {
       fragment Ent on _Entity { ... on Shipment { latestEvent { location { postalCode } } } }`),
     );
     const p = plan.shipments!;
-    expect(p).toMatchObject({ 'recipient.email': 1, deliveryNotes: 1, 'origin.line1': 1, 'origin.city': 1 });
+    expect(p).toMatchObject({ 'recipient.email': 1, deliveryNotes: 1, 'origin.line1': 1, 'origin.city': 1, pii: 1 });
     for (const absent of ['recipient.name', 'recipient.phone', 'origin.line2', 'origin.postalCode', 'destination', 'proofOfDelivery']) expect(p).not.toHaveProperty([absent]);
     expect(plan.events.fields).toContain('location');
     expect(plan.events.fields).not.toContain('coordinates');
@@ -98,7 +108,9 @@ describe('ReadPlanner', () => {
 
   test('a selected field with nothing but __typename is read whole (null must stay distinguishable)', () => {
     const plan = planner.plan(infoOf(`{ shipments { edges { node { recipient { __typename } } } } }`));
-    expect(plan.shipments).toEqual({ ...BOOKKEEPING, origin: 0, destination: 0, deliveryNotes: 0, proofOfDelivery: 0 });
+    // The recipient is stored (empty: its fields live in the envelope), the envelope is not read.
+    expect(plan.shipments).toEqual({ ...BOOKKEEPING, ...NO_ENVELOPE, origin: 0, destination: 0, deliveryNotes: 0, proofOfDelivery: 0 });
+    expect(plan.sealed).toBeUndefined();
   });
 
   test.each([
@@ -165,9 +177,10 @@ describe('reads over HTTP', () => {
 
   afterAll(() => kit?.stop());
 
-  test('the hook sees every decryption: selecting the recipient of the shredded shipment reports its name, and only that', async () => {
+  test('the hook sees every decryption: selecting the recipient of the shredded shipment opens its envelope once, and nothing else', async () => {
     const { data, tried } = await read(`{ shipments(first: 10) { edges { node { id recipient { name } } } } }`);
-    expect(tried).toEqual(['shipments.recipient.name']);
+    expect(tried).toEqual(['shipments.pii']);
+    expect(unreadable.filter((f) => f.documentId === erased.id)).toHaveLength(1);
     const byId = new Map(data.shipments.edges.map((e: any) => [e.node.id, e.node]));
     expect(byId.get(erased.id)).toEqual({ id: erased.id, recipient: { name: null } });
     // createShipment answered masked too: the same masked name.
@@ -183,11 +196,11 @@ describe('reads over HTTP', () => {
     expect(node.latestEvent.id).toEqual(expect.any(String));
   });
 
-  test('a personal field selected through fragments is read and masked; its unselected siblings are not decrypted', async () => {
+  test('a personal field selected through fragments is read and masked (the envelope opened once); its unselected siblings are not in the answer', async () => {
     const { data, tried } = await read(`query { shipments(first: 10) { edges { node { ...Card } } } }
       fragment Card on Shipment { id ... on Shipment { recipient { ...Mail } destination { city } } }
       fragment Mail on Contact { email }`);
-    expect(tried).toEqual(['shipments.recipient.email']);
+    expect(tried).toEqual(['shipments.pii']);
     const node = data.shipments.edges.find((e: any) => e.node.id === kept.id).node;
     expect(node).toEqual({ id: kept.id, recipient: { email: kept.recipient.email }, destination: { city: 'Berlin' } });
     expect(kept.recipient.email).toBe(maskEmail(kept.recipient.email));
@@ -211,7 +224,7 @@ describe('reads over HTTP', () => {
     expect(plain.tried).toEqual([]);
     expect(plain.data._entities.map((e: any) => e.id)).toEqual([kept.id, erased.id]);
     const pii = await read(`query($r: [_Any!]!) { _entities(representations: $r) { ... on Shipment { id deliveryNotes destination { postalCode } proofOfDelivery { outcome signerName } } } }`, { r });
-    expect(pii.tried).toEqual(['shipments.deliveryNotes', 'shipments.destination.postalCode', 'shipments.proofOfDelivery.signerName']);
+    expect(pii.tried).toEqual(['shipments.pii']);
     expect(pii.data._entities[0]).toEqual({ id: kept.id, deliveryNotes: MASK, destination: { postalCode: maskPostalCode('10115') }, proofOfDelivery: { outcome: 'SUCCEEDED', signerName: maskPersonName('Jo Bloggs') } });
     expect(pii.data._entities[1]).toEqual({ id: erased.id, deliveryNotes: null, destination: { postalCode: null }, proofOfDelivery: { outcome: 'SUCCEEDED', signerName: null } });
   });
@@ -229,27 +242,25 @@ describe('reads over HTTP', () => {
     }
   });
 
-  test('a query leaves street lines and notes encrypted (shown as a fixed mask either way); a reveal opens them', async () => {
-    // Observed without a spy: a tampered ciphertext is reported and read as null when it is opened, and not when it is left sealed.
+  test('a tampered envelope: every personal field of the shipment reads null in a query and in a reveal (reported once per read); its other fields stand', async () => {
+    // Observed without a spy: a tampered ciphertext is reported and read as null whenever it is opened.
     const s = await createShipment(kit);
     const shipments = kit.stores.forRegion().db!.collection('shipments');
     const stored = (await shipments.findOne({ _id: s.id }))!;
-    const tampered = (b: any) => {
-      const bytes = Buffer.from(b.buffer.subarray(0, b.position));
-      bytes[bytes.length - 1] ^= 1;
-      return new (b.constructor as any)(bytes, 0x80);
-    };
-    await shipments.updateOne({ _id: s.id }, { $set: { 'destination.line1': tampered(stored.destination.line1), deliveryNotes: tampered(stored.deliveryNotes) } });
+    const bytes = Buffer.from(stored.pii.buffer.subarray(0, stored.pii.position));
+    bytes[bytes.length - 1] ^= 1;
+    await shipments.updateOne({ _id: s.id }, { $set: { pii: new (stored.pii.constructor as any)(bytes, 0x80) } });
+    const plain = await read(`query($id: ID!) { shipment(id: $id) { id status destination { city countryIso3 } recipient { __typename } } }`, { id: s.id });
+    expect(plain.tried).toEqual([]);
+    expect(plain.data.shipment).toEqual({ id: s.id, status: 'PENDING', destination: { city: 'Berlin', countryIso3: 'DEU' }, recipient: { __typename: 'Contact' } });
     const { data, tried } = await read(`query($id: ID!) { shipment(id: $id) { id deliveryNotes destination { line1 city postalCode } recipient { name } } }`, { id: s.id });
-    expect(tried).toEqual([]);
-    expect(data.shipment).toEqual({ id: s.id, deliveryNotes: MASK, destination: { line1: MASK, city: 'Berlin', postalCode: maskPostalCode('10115') }, recipient: { name: maskPersonName('Test Recipient') } });
+    expect(tried).toEqual(['shipments.pii']);
+    expect(unreadable).toEqual([expect.objectContaining({ path: 'pii', documentId: s.id, reason: 'AUTHENTICATION' })]);
+    expect(data.shipment).toEqual({ id: s.id, deliveryNotes: null, destination: { line1: null, city: 'Berlin', postalCode: null }, recipient: { name: null } });
     unreadable.length = 0;
     const shown = await revealed(kit, s.id);
-    expect({ line1: shown.destination.line1, notes: shown.deliveryNotes, name: shown.recipient.name }).toEqual({ line1: null, notes: null, name: 'Test Recipient' });
-    expect(unreadable.map((f) => [f.path, f.reason]).sort()).toEqual([
-      ['deliveryNotes', 'AUTHENTICATION'],
-      ['destination.line1', 'AUTHENTICATION'],
-    ]);
+    expect({ line1: shown.destination.line1, notes: shown.deliveryNotes, name: shown.recipient.name }).toEqual({ line1: null, notes: null, name: null });
+    expect(unreadable.map((f) => [f.path, f.reason])).toEqual([['pii', 'AUTHENTICATION']]);
   });
 
   test('partial reads leave the stored documents whole, and a reveal (a mutation) reads and shows every value', async () => {

@@ -353,6 +353,25 @@ describe('updateShipmentDetails', () => {
     });
   });
 
+  test('concurrent changes of different personal fields and a proof of delivery all stand (each rewrites the envelope with a compare-and-set; a loser retries)', async () => {
+    const s = await createShipment(kit);
+    const capturedAt = new Date(Date.now() - 60_000).toISOString();
+    const results = await Promise.all([
+      kit.gql(UPDATE, { id: s.id, input: { deliveryNotes: 'Notes A (test)' } }),
+      kit.gql(UPDATE, { id: s.id, input: { recipient: { name: 'Name B', phone: '+15550100222' } } }),
+      kit.gql(UPDATE, { id: s.id, input: { destination: { line1: '3 C Street', city: 'Hamburg', countryIso3: 'DEU' } } }),
+      recordEvent(kit, s.id, 'DELIVERED', -1, { proofOfDelivery: { outcome: 'SUCCEEDED', signerName: 'Signer D', capturedAt } }),
+    ]);
+    for (const r of results) expect(r.errors).toBeUndefined();
+    expect(await revealed(kit, s.id)).toMatchObject({
+      deliveryNotes: 'Notes A (test)',
+      recipient: { name: 'Name B', phone: '+15550100222', email: null },
+      destination: { line1: '3 C Street', city: 'Hamburg' },
+      origin: { line1: '1 Test Warehouse Way' },
+      proofOfDelivery: { outcome: 'SUCCEEDED', signerName: 'Signer D' },
+    });
+  });
+
   test('audits the names of the changed fields, never their values', async () => {
     const s = await createShipment(kit);
     await kit.gql(UPDATE, { id: s.id, input: { recipient: { name: 'Secret Name', phone: '+15550100111' } } });
