@@ -146,7 +146,9 @@ export class FileKeyStore extends BaseKeyStore {
 
   protected override async persist(): Promise<void> {
     await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.tmp`;
+    // A name of its own: processes that share the folder (gateway replicas starting together) each rewrite the
+    // file on open, and one fixed temporary name made one process's rename fail when another had renamed it first.
+    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const body: StoredFile = { env: this.env, purpose: this.purpose, keys: this.stored };
     await writeFile(tmp, JSON.stringify(body, null, 2), { mode: 0o600 });
     await chmod(tmp, 0o600);

@@ -45,3 +45,11 @@ test('rotation persists: the new key is current after a restart and the previous
   expect(reopened.current().kid).toBe(second);
   expect(reopened.jwks().keys.map((k) => k.kid)).toEqual([second, first]);
 });
+
+test('processes sharing the folder may open the same keys at once (each rewrite has a temporary file of its own)', async () => {
+  const first = await FileKeyStore.open({ dir, env: 'development', purpose: 'internal', generate: true });
+  const kid = (await first.jwks()).keys[0].kid;
+  const opened = await Promise.all(Array.from({ length: 12 }, () => FileKeyStore.open({ dir, env: 'development', purpose: 'internal', generate: false })));
+  for (const s of opened) expect((await s.jwks()).keys.map((k) => k.kid)).toEqual([kid]);
+  expect(JSON.parse(readFileSync(path.join(dir, 'development', 'internal.json'), 'utf8')).keys).toHaveLength(1);
+});
