@@ -44,6 +44,4 @@ export {
   maskPhone,
   maskPostalCode,
   maskValue,
-  VALUE_BLIND_MASKERS,
-  valueBlindPaths,
 } from './masking';

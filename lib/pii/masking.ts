@@ -12,7 +12,6 @@
  */
 import { type GraphQLField, type GraphQLSchema, defaultFieldResolver, isIntrospectionType, isObjectType } from 'graphql';
 import { type PiiClass, type SubgraphName, readPiiClass } from '../../schema';
-import { storedPiiPaths } from './storage';
 
 // ---------------------------------------------------------------- maskers
 
@@ -203,25 +202,6 @@ export const MASKING: Readonly<Record<string, MaskingRule>> = {
     why: 'consent choices, as notificationChannels (non-null booleans: no masked form that is not a false answer)',
   },
 };
-
-/** Maskers that show nothing of a value, only that there is one: a fixed mask, or null. */
-export const VALUE_BLIND_MASKERS: ReadonlySet<MaskerName> = new Set<MaskerName>(['addressLine', 'freeText', 'mediaRef', 'fixed']);
-
-/**
- * The stored paths of `subgraph`'s `collection` whose every output
- * coordinate is masked by a value-blind masker, with no exemption: a read
- * that will only be shown masked needs to know whether such a value is
- * there, never the value, so it can stay encrypted (the encryption
- * plugin's `leaveSealed`). Only a reveal needs it.
- */
-export function valueBlindPaths(subgraph: SubgraphName, collection: string): string[] {
-  return storedPiiPaths(subgraph, collection)
-    .filter((p) => {
-      const outputs = p.holds.map((c) => MASKING[c]).filter((r): r is MaskingRule => r !== undefined);
-      return outputs.length > 0 && outputs.every((r) => r.masker !== 'none' && VALUE_BLIND_MASKERS.has(r.masker) && !('exemption' in r && r.exemption));
-    })
-    .map((p) => p.path);
-}
 
 // ---------------------------------------------------------------- reveal marks
 

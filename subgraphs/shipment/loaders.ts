@@ -67,7 +67,7 @@ export function createLoaders(models: ShipmentModels, scope: DataScope, now?: Cl
       return plan;
     },
     shipmentById: new DataLoader(async (ids) => {
-      const found = new Map((await shipments.shipmentsByIds(scope, ids, plan.shipments, plan.sealed)).map((s) => [s.id, s]));
+      const found = new Map((await shipments.shipmentsByIds(scope, ids, plan.shipments)).map((s) => [s.id, s]));
       return ids.map((id) => found.get(id) ?? null);
     }),
     eventPage: new DataLoader(

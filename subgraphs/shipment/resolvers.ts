@@ -41,8 +41,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<Ctx> {
         callerOf(ctx.principal);
         const page = pageRequest(args.first, args.after);
         // The request's plan, not one of this field alone: the loader it primes serves the whole operation.
-        const plan = ctx.loaders.select(info);
-        const { items, totalCount } = await deps.shipments.listShipments(ctx.scope, args.filter ?? {}, page, plan.shipments, plan.sealed);
+        const { items, totalCount } = await deps.shipments.listShipments(ctx.scope, args.filter ?? {}, page, ctx.loaders.select(info).shipments);
         // Nested entity hops in the same request reuse what the list loaded.
         for (const s of items) ctx.loaders.shipmentById.prime(s.id, s);
         return toConnection(items, page.first, shipmentCursor, totalCount);

@@ -30,7 +30,6 @@
 import { getNamedType, isAbstractType, isObjectType, Kind, type FieldNode, type GraphQLNamedType, type GraphQLObjectType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { Model } from 'mongoose';
 import { encryptedFieldsOf } from '../../lib/crypto/model-encryption';
-import { valueBlindPaths } from '../../lib/pii';
 import type { ShipmentModels } from './model';
 import { SHIPMENT_FIELDS, TRACKING_EVENT_FIELDS } from './records';
 
@@ -48,15 +47,6 @@ export interface EventReads {
 export interface ReadPlan {
   /** Projection of shipment reads; undefined: whole documents. */
   readonly shipments?: ShipmentProjection;
-  /**
-   * Encrypted shipment paths read but left encrypted (the plugin's
-   * `leaveSealed`): in a query every shipment field is shown masked, and
-   * these only ever as a fixed mask or null (lib/pii `valueBlindPaths`:
-   * street lines, delivery notes, media references), so their plaintext is
-   * never needed. Undefined: decrypt everything. Only for shipments stored
-   * with an envelope per field: a document envelope is opened whole.
-   */
-  readonly sealed?: readonly string[];
   readonly events: EventReads;
 }
 
@@ -325,19 +315,10 @@ export class ReadPlanner {
   // Apollo keeps a parsed document per query text, so a repeated operation is planned once.
   private readonly cache = new WeakMap<object, { schema: object; plan: ReadPlan }>();
 
-  /** Value-blind shipment paths that query plans leave encrypted (empty where nothing is masked, security 'off', or shipments have document envelopes). */
-  private readonly sealed: readonly string[];
   /** Where shipments keep their document envelope (undefined: an envelope per field). */
   private readonly envelope: string | undefined;
 
-  /**
-   * `opts.masked`: the subgraph masks personal fields (every server but a
-   * benchmark's security-'off' one); only then may a query leave value-blind
-   * paths encrypted, since only the mask ever reaches the caller.
-   */
-  constructor(models: Pick<ShipmentModels, 'Shipment' | 'TrackingEvent'>, opts: { masked?: boolean } = {}) {
-    const spec = encryptedFieldsOf(models.Shipment);
-    this.sealed = opts.masked && spec?.envelope !== 'document' ? Object.freeze(valueBlindPaths('shipment', 'shipments').filter((p) => (spec?.paths ?? []).includes(p))) : [];
+  constructor(models: Pick<ShipmentModels, 'Shipment' | 'TrackingEvent'>) {
     this.envelope = envelopeOf(models.Shipment);
     this.shapes = { Shipment: shapeOf(models.Shipment, SHIPMENT_FIELDS), TrackingEvent: shapeOf(models.TrackingEvent, TRACKING_EVENT_FIELDS) };
     this.encrypted = { Shipment: this.shapes.Shipment.encrypted, TrackingEvent: this.shapes.TrackingEvent.encrypted };
@@ -371,7 +352,6 @@ export class ReadPlanner {
       : shipmentProjection(this.shapes.Shipment, trim);
     return Object.freeze({
       shipments: Object.freeze(shipments),
-      ...(this.sealed.length ? { sealed: this.sealed } : {}),
       events: Object.freeze(eventReads(this.shapes.TrackingEvent, trimOf(this.shapes.TrackingEvent, walk.picked.TrackingEvent), walk.plain.TrackingEvent)),
     });
   }

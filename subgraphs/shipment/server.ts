@@ -8,7 +8,6 @@ import { createLoaders } from './loaders';
 import { createModels, ensureIndexes } from './model';
 import type { Clock } from './records';
 import { createResolvers } from './resolvers';
-import { ReadPlanner } from './selection';
 import { ShipmentService } from './service';
 import { TrackingService } from './tracking';
 
@@ -25,8 +24,6 @@ export async function buildShipmentSubgraph(opts: ShipmentSubgraphOptions): Prom
   const models = createModels(opts.stores.forRegion());
   // The idempotency and tracking-number claims rely on unique indexes: they exist before the first write.
   await ensureIndexes(models);
-  // Queries leave the values they can only show as a fixed mask encrypted, unless nothing is masked (security 'off').
-  const planner = new ReadPlanner(models, { masked: opts.security !== 'off' });
   const resolvers = createResolvers({ shipments: new ShipmentService(models, opts.now), tracking: new TrackingService(models, opts.now), now: opts.now });
   return createSubgraphServer({
     name: 'shipment',
@@ -35,7 +32,7 @@ export async function buildShipmentSubgraph(opts: ShipmentSubgraphOptions): Prom
     stores: opts.stores,
     logger: opts.logger,
     audit: opts.audit,
-    createLoaders: (scope) => createLoaders(models, scope, opts.now, planner),
+    createLoaders: (scope) => createLoaders(models, scope, opts.now),
     resolvePrincipal: opts.resolvePrincipal,
     policy: opts.policy,
     security: opts.security,

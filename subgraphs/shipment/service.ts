@@ -8,7 +8,7 @@
 import { trusted } from 'mongoose';
 import { actorOf, recordFilter, tenantFilter, tenantOfCaller, type WriteContext } from '../../lib/caller';
 import type { DataScope } from '../../lib/context';
-import { blindIndexFilter, blindIndexNormaliser, leaveSealed } from '../../lib/crypto/model-encryption';
+import { blindIndexFilter, blindIndexNormaliser } from '../../lib/crypto/model-encryption';
 import { BadUserInputError, isDuplicateKey } from '../../lib/errors';
 import type { CursorPosition, PageRequest } from '../../lib/pagination';
 import { ConcurrentUpdateError, InvalidInputError, ShipmentNotFoundError, TrackingNumberInUseError } from './errors';
@@ -83,12 +83,11 @@ export class ShipmentService {
   /**
    * Shipments with these ids that the scope may see, in no particular order.
    * `projection` (a read plan's, selection.ts) leaves out personal fields
-   * nobody will read, `sealed` leaves paths encrypted that will only be
-   * shown as a fixed mask; omit both for whole, decrypted records.
+   * nobody will read; omit it for whole records.
    */
-  async shipmentsByIds(scope: DataScope, ids: readonly string[], projection?: ShipmentProjection, sealed?: readonly string[]): Promise<Shipment[]> {
+  async shipmentsByIds(scope: DataScope, ids: readonly string[], projection?: ShipmentProjection): Promise<Shipment[]> {
     const query = this.models.Shipment.find({ _id: trusted({ $in: [...ids] }), ...tenantFilter(scope), ...recordFilter(scope) }, projection).lean<ShipmentDoc[]>();
-    const docs = await leaveSealed(query, sealed ?? []).exec();
+    const docs = await query.exec();
     return docs.map(toShipment);
   }
 
@@ -117,8 +116,8 @@ export class ShipmentService {
       .map(toShipment);
   }
 
-  /** One page of the shipments the scope may see, newest first, and how many match the filter; `projection` and `sealed` as for `shipmentsByIds`. */
-  async listShipments(scope: DataScope, filter: ShipmentFilter, page: PageRequest, projection?: ShipmentProjection, sealed?: readonly string[]): Promise<Page<Shipment>> {
+  /** One page of the shipments the scope may see, newest first, and how many match the filter; `projection` as for `shipmentsByIds`. */
+  async listShipments(scope: DataScope, filter: ShipmentFilter, page: PageRequest, projection?: ShipmentProjection): Promise<Page<Shipment>> {
     const where: Record<string, unknown> = { ...tenantFilter(scope), ...recordFilter(scope) };
     if (filter.status?.length) where.status = trusted({ $in: filter.status });
     if (filter.carrier) where.carrier = filter.carrier.trim().toUpperCase();
@@ -135,7 +134,7 @@ export class ShipmentService {
     const [docs, totalCount] = await Promise.all([
       page.first === 0
         ? Promise.resolve([] as ShipmentDoc[])
-        : leaveSealed(this.models.Shipment.find(pageWhere, projection).sort({ createdAt: -1, _id: -1 }).limit(page.first + 1).lean<ShipmentDoc[]>(), sealed ?? []).exec(),
+        : this.models.Shipment.find(pageWhere, projection).sort({ createdAt: -1, _id: -1 }).limit(page.first + 1).lean<ShipmentDoc[]>().exec(),
       this.models.Shipment.countDocuments(where).exec(),
     ]);
     return { items: docs.map(toShipment), totalCount };

@@ -22,8 +22,6 @@ import {
   maskPostalCode,
   maskValue,
   piiMap,
-  VALUE_BLIND_MASKERS,
-  valueBlindPaths,
 } from '../../lib/pii';
 
 describe('maskers', () => {
@@ -117,27 +115,6 @@ describe('the masking table', () => {
     expect(outputs.find((e) => e.coordinate === 'User.name')!.revealRoles).toEqual(['TENANT_ADMIN', 'SECURITY_ADMIN', 'PRIVACY_OFFICER']);
     const channels = outputs.find((e) => e.coordinate === 'PrivacySettings.notificationChannels')!;
     expect(channels.revealRoles).toEqual(channels.readRoles);
-  });
-});
-
-describe('value-blind paths (reads that may leave them encrypted)', () => {
-  test('are the stored paths shown only as a fixed mask or null: street lines, delivery notes, media references', () => {
-    expect(valueBlindPaths('shipment', 'shipments').sort()).toEqual(
-      ['deliveryNotes', 'destination.line1', 'destination.line2', 'origin.line1', 'origin.line2', 'proofOfDelivery.photoRefs', 'proofOfDelivery.signatureRef'].sort(),
-    );
-    expect(valueBlindPaths('shipment', 'tracking_events')).toEqual([]);
-  });
-
-  test('exclude a path with an exemption (its reader sees the value) and any value-dependent masker', () => {
-    // Elevation reasons are freeText, but their parties read them unmasked.
-    expect(valueBlindPaths('identity', 'elevations')).toEqual([]);
-    expect(valueBlindPaths('identity', 'users')).toEqual([]);
-    expect(valueBlindPaths('privacy', 'privacy_settings')).toEqual([]);
-  });
-
-  test('value-blind maskers give the same answer for any value, an envelope included', () => {
-    const envelope = Buffer.from([0x01, 0x02]);
-    for (const m of VALUE_BLIND_MASKERS) expect(maskValue(m, envelope)).toEqual(maskValue(m, 'Flat 4, 12 High Street'));
   });
 });
 
