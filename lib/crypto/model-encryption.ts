@@ -650,17 +650,18 @@ async function encryptUpdate(crypto: FieldCrypto, spec: Spec, update: UpdateDoc,
     out[op] = body;
   }
   const idx = await indexesFor(crypto, spec, target.tenantId, plainForIndex);
-  if (Object.keys(idx).length) {
-    const set = (out.$set as UpdateDoc | undefined) ?? {};
-    const unset = (out.$unset as UpdateDoc | undefined) ?? {};
-    for (const [name, value] of Object.entries(idx)) {
-      if (value === null) unset[`bidx.${name}`] = 1;
-      else set[`bidx.${name}`] = value;
-    }
-    if (Object.keys(set).length) out.$set = set;
-    if (Object.keys(unset).length) out.$unset = unset;
-  }
+  if (Object.keys(idx).length) indexesIntoUpdate(out, (out.$set as UpdateDoc | undefined) ?? {}, (out.$unset as UpdateDoc | undefined) ?? {}, idx);
   return out;
+}
+
+/** Puts blind indexes into an update's `$set` (a value) or `$unset` (none), and those into the update when not empty. */
+function indexesIntoUpdate(out: UpdateDoc, set: UpdateDoc, unset: UpdateDoc, idx: Record<string, string | null>): void {
+  for (const [name, value] of Object.entries(idx)) {
+    if (value === null) unset[`bidx.${name}`] = 1;
+    else set[`bidx.${name}`] = value;
+  }
+  if (Object.keys(set).length) out.$set = set;
+  if (Object.keys(unset).length) out.$unset = unset;
 }
 
 /**
@@ -1126,12 +1127,7 @@ async function sealedUpdate(crypto: FieldCrypto, spec: Spec, update: UpdateDoc, 
   const replaced = [...Object.keys(set), ...Object.keys(unset)];
   for (const p of current.older) if (!replaced.some((k) => k === p || p.startsWith(`${k}.`))) unset[p] = 1;
   const idx = await recordIndexes(() => crypto, spec, target.tenantId, new Map(spec.blindIndexes.map((bi) => [bi.path, values.get(bi.path) ?? null])));
-  for (const [name, value] of Object.entries(idx)) {
-    if (value === null) unset[`bidx.${name}`] = 1;
-    else set[`bidx.${name}`] = value;
-  }
-  if (Object.keys(set).length) out.$set = set;
-  if (Object.keys(unset).length) out.$unset = unset;
+  indexesIntoUpdate(out, set, unset, idx);
   return out;
 }
 

@@ -11,9 +11,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Binary } from 'bson';
-import mongoose, { Schema, type Connection, type Model } from 'mongoose';
-import { startDevDb, type DevDb } from '../../devdb';
-import { loadCryptoConfig, newDataKeyVersion, readKeyRef, shredSubject } from '../../lib/crypto';
+import { Schema, type Connection, type Model } from 'mongoose';
+import type { DevDb } from '../../devdb';
+import { newDataKeyVersion, readKeyRef, shredSubject } from '../../lib/crypto';
 import { eraseSubject } from '../../lib/crypto/erasure';
 import {
   blindIndexFilter,
@@ -27,8 +27,8 @@ import {
   type UnreadableField,
 } from '../../lib/crypto/model-encryption';
 import { reencryptTenant } from '../../lib/crypto/reencrypt';
-import { openFieldCrypto, type FieldCryptoRuntime } from '../../lib/crypto/runtime';
-import { tempDir } from './kit';
+import type { FieldCryptoRuntime } from '../../lib/crypto/runtime';
+import { startEncryptedDb } from './kit';
 
 interface PersonDoc {
   _id: string;
@@ -70,7 +70,6 @@ let conn: Connection;
 let runtime: FieldCryptoRuntime;
 let People: Model<PersonDoc>;
 let FieldPeople: Model<PersonDoc>;
-let keys: { dir: string; cleanup(): void };
 const unreadable: UnreadableField[] = [];
 const T1 = 'tenant-one';
 const T2 = 'tenant-two';
@@ -104,22 +103,16 @@ function expectNoValuesAtPaths(stored: Record<string, any>): void {
   for (const p of PATHS) expect(p.split('.').reduce<any>((o, k) => (o == null ? undefined : o[k]), stored)).toBeUndefined();
 }
 
+let close: () => Promise<void>;
+
 beforeAll(async () => {
-  devdb = await startDevDb({ port: 0 });
-  keys = tempDir();
-  conn = await mongoose.createConnection(devdb.uri, { dbName: `doc_env_${id()}` }).asPromise();
-  runtime = await openFieldCrypto(conn, { appEnv: 'development', crypto: loadCryptoConfig({}, { appEnv: 'development', keysDir: keys.dir }), onUnreadable: (f) => unreadable.push(f) });
+  ({ devdb, conn, runtime, close } = await startEncryptedDb((f) => unreadable.push(f)));
   People = conn.model<PersonDoc>('DxPerson', documentSchema);
   FieldPeople = conn.model<PersonDoc>('DxPersonByField', fieldSchema);
   await People.init();
 });
 
-afterAll(async () => {
-  await conn.close();
-  await runtime.close();
-  await devdb.stop();
-  keys.cleanup();
-});
+afterAll(() => close());
 
 beforeEach(() => {
   unreadable.length = 0;

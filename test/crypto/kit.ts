@@ -17,6 +17,9 @@ import { pkcs11Binding } from '../../lib/crypto/providers/pkcs11';
 import type { MasterKeyProvider } from '../../lib/crypto/providers/types';
 import { KeyVault, type KeyVaultOptions } from '../../lib/crypto/key-vault';
 import { MemoryKeyVaultStore, MongooseKeyVaultStore, type KeyVaultStore } from '../../lib/crypto/vault-store';
+import { loadCryptoConfig } from '../../lib/crypto/config';
+import type { UnreadableField } from '../../lib/crypto/model-encryption';
+import { openFieldCrypto, type FieldCryptoRuntime } from '../../lib/crypto/runtime';
 
 export const SOFTHSM_LIB = process.env.SOFTHSM2_LIB || '/usr/lib/softhsm/libsofthsm2.so';
 /**
@@ -78,6 +81,27 @@ export async function startVaultDb(): Promise<{ devdb: DevDb; conn: mongoose.Con
     close: async () => {
       await conn.close();
       await devdb.stop();
+    },
+  };
+}
+
+/**
+ * devdb on port 0, a connection to a fresh database with field encryption
+ * bound (a development master key in a temporary folder), and one `close`
+ * for all of it: what the encryption plugin's tests run on.
+ */
+export async function startEncryptedDb(onUnreadable?: (f: UnreadableField) => void): Promise<{ devdb: DevDb; conn: mongoose.Connection; runtime: FieldCryptoRuntime; close(): Promise<void> }> {
+  const db = await startVaultDb();
+  const keys = tempDir();
+  const runtime = await openFieldCrypto(db.conn, { appEnv: 'development', crypto: loadCryptoConfig({}, { appEnv: 'development', keysDir: keys.dir }), onUnreadable });
+  return {
+    devdb: db.devdb,
+    conn: db.conn,
+    runtime,
+    close: async () => {
+      await db.close();
+      await runtime.close();
+      keys.cleanup();
     },
   };
 }

@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { Binary } from 'bson';
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
-import { startDevDb, type DevDb } from '../../devdb';
-import { loadCryptoConfig, shredSubject } from '../../lib/crypto';
+import type { DevDb } from '../../devdb';
+import { shredSubject } from '../../lib/crypto';
 import {
   blindIndexFilter,
   blindIndexNormaliser,
@@ -22,8 +22,8 @@ import {
   PlaintextWriteRefusedError,
   type UnreadableField,
 } from '../../lib/crypto/model-encryption';
-import { disableFieldCrypto, openFieldCrypto, type FieldCryptoRuntime } from '../../lib/crypto/runtime';
-import { tempDir } from './kit';
+import { disableFieldCrypto, type FieldCryptoRuntime } from '../../lib/crypto/runtime';
+import { startEncryptedDb } from './kit';
 
 interface PersonDoc {
   _id: string;
@@ -61,7 +61,6 @@ let devdb: DevDb;
 let conn: Connection;
 let runtime: FieldCryptoRuntime;
 let People: Model<PersonDoc>;
-let keys: { dir: string; cleanup(): void };
 const unreadable: UnreadableField[] = [];
 const T1 = 'tenant-one';
 const T2 = 'tenant-two';
@@ -79,21 +78,15 @@ const person = (over: Partial<PersonDoc> = {}): PersonDoc => ({
 });
 const raw = (docId: string) => conn.db!.collection('people').findOne({ _id: docId as never }) as Promise<Record<string, any> | null>;
 
+let close: () => Promise<void>;
+
 beforeAll(async () => {
-  devdb = await startDevDb({ port: 0 });
-  keys = tempDir();
-  conn = await mongoose.createConnection(devdb.uri, { dbName: `model_enc_${id()}` }).asPromise();
-  runtime = await openFieldCrypto(conn, { appEnv: 'development', crypto: loadCryptoConfig({}, { appEnv: 'development', keysDir: keys.dir }), onUnreadable: (f) => unreadable.push(f) });
+  ({ devdb, conn, runtime, close } = await startEncryptedDb((f) => unreadable.push(f)));
   People = conn.model<PersonDoc>('Person', personSchema);
   await People.init();
 });
 
-afterAll(async () => {
-  await conn.close();
-  await runtime.close();
-  await devdb.stop();
-  keys.cleanup();
-});
+afterAll(() => close());
 
 beforeEach(() => {
   unreadable.length = 0;
