@@ -68,6 +68,11 @@ export async function runTenantShred(argv: readonly string[], env: NodeJS.Proces
   const { tenantId } = args;
   try {
     const config = loadConfig(env);
+    // The operator's own tenant holds the people who administer every other one: shredding it would lock them out.
+    if (config.operatorTenantId === tenantId) {
+      io.stderr.write(`tenant shred refused: ${tenantId} is the platform operator's own tenant (PLATFORM_OPERATOR_TENANT_ID)\n`);
+      return EXIT_REFUSED;
+    }
     const db = await openKeyDatabase(config);
     const crypto = await openFieldCrypto(db.conn, fieldCryptoOptions(config)).catch(async (err: unknown) => {
       await db.close();

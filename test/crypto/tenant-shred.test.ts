@@ -81,6 +81,13 @@ describe('tenant:shred', () => {
     expect(new Set(await keyStatuses(A))).toEqual(new Set(['active']));
   });
 
+  test("refuses the platform operator's own tenant and changes nothing", async () => {
+    const { out, io: streams } = io();
+    expect(await runTenantShred(['--tenant', A, '--confirm', A], { ...env, PLATFORM_OPERATOR_TENANT_ID: A }, streams)).toBe(EXIT_REFUSED);
+    expect(out.stderr).toContain("platform operator's own tenant");
+    expect(new Set(await keyStatuses(A))).toEqual(new Set(['active']));
+  });
+
   test('refuses without --confirm when run as the command, too', async () => {
     const res = await spawnCommand(['--tenant', A]);
     expect(res.code).toBe(EXIT_REFUSED);
