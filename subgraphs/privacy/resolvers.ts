@@ -26,6 +26,7 @@ export interface DataSubjectRequestView {
   status: DsrStatus;
   legalHolds: string[];
   completedAt: Date | null;
+  erasure: { executedAt: Date; keysDestroyed: number; documentsUnindexed: Array<{ collection: string; documents: number }> } | null;
 }
 
 function toView(doc: DataSubjectRequestDoc): DataSubjectRequestView {
@@ -39,6 +40,15 @@ function toView(doc: DataSubjectRequestDoc): DataSubjectRequestView {
     status: doc.status,
     legalHolds: [...doc.legalHolds],
     completedAt: doc.completedAt ?? null,
+    erasure: doc.erasure
+      ? {
+          executedAt: doc.erasure.executedAt,
+          keysDestroyed: doc.erasure.keysDestroyed,
+          documentsUnindexed: Object.entries(doc.erasure.documentsUnindexed ?? {})
+            .map(([collection, documents]) => ({ collection, documents }))
+            .sort((a, b) => a.collection.localeCompare(b.collection)),
+        }
+      : null,
   };
 }
 

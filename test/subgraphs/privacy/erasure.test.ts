@@ -28,7 +28,7 @@ import { adminA, adminB, CREATE, RECORD, REVEAL, shipmentInput, tenantA, tenantB
 import { codes, officer, reasons, startPrivacy, type PrivacyKit } from './kit';
 
 const CREATE_DSR = `mutation ($i: CreateDataSubjectRequestInput!) { createDataSubjectRequest(input: $i) { id status legalHolds } }`;
-const MOVE = `mutation ($id: ID!, $s: DsrStatus!) { updateDataSubjectRequestStatus(id: $id, status: $s) { id kind status completedAt } }`;
+const MOVE = `mutation ($id: ID!, $s: DsrStatus!) { updateDataSubjectRequestStatus(id: $id, status: $s) { id kind status completedAt erasure { executedAt keysDestroyed documentsUnindexed { collection documents } } } }`;
 const LOOKUP = `query ($email: String, $phone: String) { shipmentsByRecipientContact(email: $email, phone: $phone) { id tenantId } }`;
 const SETTINGS = `query ($s: ID!) { privacySettings(subjectId: $s) { subjectId notificationChannels dataSharing { analytics marketing partners } } }`;
 const UPDATE_SETTINGS = `mutation ($s: ID!, $i: PrivacySettingsInput!) { updatePrivacySettings(subjectId: $s, input: $i) { subjectId } }`;
@@ -155,6 +155,15 @@ describe('completing an ERASURE request', () => {
     const res = await move(dsrId, 'COMPLETED');
     expect(res.errors).toBeUndefined();
     expect(res.data!.updateDataSubjectRequestStatus).toMatchObject({ id: dsrId, kind: 'ERASURE', status: 'COMPLETED', completedAt: '2025-03-10T09:30:00.000Z' });
+    // The officer's proof of the erasure, in the answer itself.
+    expect(res.data!.updateDataSubjectRequestStatus.erasure).toEqual({
+      executedAt: '2025-03-10T09:30:00.000Z',
+      keysDestroyed: 1,
+      documentsUnindexed: [
+        { collection: 'shipments', documents: 2 },
+        { collection: 'users', documents: 0 },
+      ],
+    });
 
     expect(kit.audit.events.map((e) => e.type)).toEqual(['dsr.erasure_executed', 'dsr.status_changed']);
     expect(kit.audit.events[0]).toMatchObject({
@@ -264,7 +273,7 @@ describe('requests that must not erase anything', () => {
       await move(id, 'IN_PROGRESS');
       const done = await move(id, 'COMPLETED');
       expect(done.errors).toBeUndefined();
-      expect(done.data!.updateDataSubjectRequestStatus).toMatchObject({ kind, status: 'COMPLETED' });
+      expect(done.data!.updateDataSubjectRequestStatus).toMatchObject({ kind, status: 'COMPLETED', erasure: null });
       expect((await kit.models.DataSubjectRequest.findById(id).lean())!.erasure).toBeNull();
     }
     await untouched();
