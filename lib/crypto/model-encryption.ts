@@ -1193,7 +1193,10 @@ function updateTouchesRecord(spec: Spec, update: UpdateDoc): boolean {
 /** Whether an update writes the envelope itself: sealed already (`encryptUpdateFor`), its guard in the filter. */
 function setsEnvelope(spec: Spec, update: UpdateDoc): boolean {
   const set = update.$set;
-  return isObject(set) && spec.envelopeField in set;
+  if (!isObject(set) || !(spec.envelopeField in set)) return false;
+  // Only a sealed envelope may go there: anything else would be plaintext (or garbage) where values are expected sealed.
+  if (!isEnvelope((set as UpdateDoc)[spec.envelopeField])) throw new PlaintextWriteRefusedError(`${spec.collection}.${spec.envelopeField} takes only a sealed envelope (encryptUpdateFor)`);
+  return true;
 }
 
 /** Whether an update sets a value (of any kind) at a declared path: in document mode, values live in the envelope only. */
