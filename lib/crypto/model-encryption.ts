@@ -1356,6 +1356,11 @@ function hasPlaintextAt(spec: Spec, doc: object): string | undefined {
     const v = a.get(doc, path);
     if (v !== undefined && v !== null && !isEnvelope(v)) return path;
   }
+  // A document envelope field holds a sealed envelope or nothing.
+  if (isDocumentMode(spec)) {
+    const v = a.get(doc, spec.envelopeField);
+    if (v !== undefined && v !== null && !isEnvelope(v)) return spec.envelopeField;
+  }
   return undefined;
 }
 

@@ -232,6 +232,7 @@ describe('writes', () => {
     ['setting the envelope to plaintext', () => People.updateOne({ _id: 'x' }, { $set: { pii: { name: 'leak' } } })],
     ['bulkWrite setting the envelope to plaintext', () => People.bulkWrite([{ updateOne: { filter: { _id: 'x' }, update: { $set: { pii: 'leak' } } } }])],
     ['insertMany with plaintext', () => People.insertMany([person()])],
+    ['insertMany with a plaintext envelope field', () => People.insertMany([{ _id: 'y', tenantId: T1, subjectId: 's', pii: { name: 'leak' } }])],
     ['bulkWrite insertOne with plaintext', () => People.bulkWrite([{ insertOne: { document: person() } }])],
     ['bulkWrite updateOne with plaintext', () => People.bulkWrite([{ updateOne: { filter: { _id: 'x' }, update: { $set: { name: 'leak' } } } }])],
     ['bulkWrite updateOne clearing a path', () => People.bulkWrite([{ updateOne: { filter: { _id: 'x' }, update: { $unset: { name: 1 } } } }])],
